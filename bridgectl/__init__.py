@@ -1,0 +1,1 @@
+"""bridgectl: validate, plan, diff, draw, police and rehearse the bridge's stacks."""

@@ -1,0 +1,86 @@
+"""Plain-text rendering: aligned tables and the address plan of a stack."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from stacks.plan import BridgePlan, CustomerPlan
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], indent: str = "  ") -> str:
+    """An aligned text table with a rule under the header."""
+    cells = [[str(c) for c in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for n, row in enumerate(cells):
+        lines.append(indent + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        if n == 0:
+            lines.append(indent + "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def bridge_plan_text(plan: BridgePlan) -> str:
+    out = []
+    backbone = (f"transit gateway (ASN {plan.tgw_asn})" if plan.backbone == "transit-gateway"
+                else "Cloud WAN core network")
+    asn_note = "" if plan.fcr_asn_source == "config" else " (stand-in; Equinix assigns the metro's ASN)"
+    out.append(f"Bridge stack {plan.stack}: AWS {plan.aws_region} <-> Azure {plan.azure_location}")
+    out.append(f"  backbone {backbone}; Direct Connect gateway ASN {plan.dxgw_asn}; "
+               f"FCR ASN {plan.fcr_asn}{asn_note}")
+    bfd = (f"BFD {plan.bfd.interval_ms} ms x {plan.bfd.multiplier} (detects in {plan.bfd.detect_ms} ms)"
+           if plan.bfd.enabled else "BFD off (hold timers only)")
+    out.append(f"  {bfd}")
+    out.append("")
+    out.append("Links")
+    rows: list[list[object]] = []
+    for link in plan.aws_links:
+        rows.append([link.router, "AWS transit VIF", str(link.network), f"slot {link.slot}",
+                     f"FCR {link.customer_address.ip}", f"AWS {link.amazon_address.ip}",
+                     "from hosted connection", link.equinix_connection])
+    az = plan.azure
+    for prio, net, router, conn in (("primary", az.primary, az.primary_router, az.primary_connection),
+                                    ("secondary", az.secondary, az.secondary_router, az.secondary_connection)):
+        rows.append([router, f"ExpressRoute {prio}", str(net), "", f"FCR {net.network_address + 1}",
+                     f"Microsoft {net.network_address + 2}", str(az.vlan), conn])
+    out.append(table(["router", "link", "subnet", "", "FCR side", "cloud side", "VLAN", "Equinix connection"],
+                     rows))
+    out.append("")
+    out.append("BGP sessions")
+    rows = []
+    for s in plan.sessions:
+        rows.append([s.id, f"{s.fcr.asn} {s.fcr.ip}", f"{s.cloud.asn} {s.cloud.ip}",
+                     f"{s.timers.keepalive_s}/{s.timers.hold_s}s",
+                     f"{s.bfd.interval_ms}x{s.bfd.multiplier}" if s.bfd.enabled else "off",
+                     s.key.config_path or "generated", f"{len(s.fcr_advertises)}/{s.max_prefixes_from_fcr}"])
+    out.append(table(["session", "FCR (ASN, address)", "cloud (ASN, address)", "keepalive/hold", "BFD",
+                      "MD5 key", "routes in/limit"], rows))
+    out.append("")
+    out.append("Subnets and prefixes")
+    rows = [["hub VNet", str(plan.hub.cidr)], ["GatewaySubnet", str(plan.hub.gateway_subnet)],
+            ["endpoint subnet", str(plan.hub.endpoint_subnet)],
+            ["AWS advertises (VPC CIDRs)", ", ".join(map(str, plan.aws_prefixes))],
+            ["Azure advertises (hub, spokes)", ", ".join(map(str, plan.azure_prefixes))],
+            ["private DNS zones", ", ".join(plan.dns_zones)]]
+    out.append(table(["what", "value"], rows))
+    out.append("")
+    out.append("Prefix budgets")
+    rows = [[b.what, str(b.count), str(b.limit), f"{b.ratio:.0%}", b.source] for b in plan.budgets]
+    out.append(table(["budget", "count", "limit", "used", "source"], rows))
+    for note in plan.notes:
+        out.append(f"note: {note}")
+    return "\n".join(out)
+
+
+def customer_plan_text(plan: CustomerPlan) -> str:
+    out = [f"Customer stack {plan.stack}: customer {plan.customer} on bridge {plan.bridge_stack}", ""]
+    rows = []
+    for ep in plan.endpoints:
+        where = "hub endpoint subnet" if ep.cloud == "azure" else f"VPC {ep.vpc}"
+        rows.append([ep.name, ep.platform, ep.cloud, ep.kind, where, ",".join(map(str, ep.ports)),
+                     f"{ep.zone or '-'} ({ep.zone_owner or 'no records'})"])
+    out.append(table(["endpoint", "platform", "cloud", "kind", "in", "ports", "DNS zone (owner)"], rows))
+    out.append("")
+    rows = [[h, ep.name] for ep in plan.endpoints for h in ep.hostnames]
+    if rows:
+        out.append(table(["hostname", "resolves to endpoint"], rows))
+    return "\n".join(out)

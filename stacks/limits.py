@@ -1,0 +1,149 @@
+"""Provider limits and conventions the design lives inside, each with its source.
+
+Sources are the research notes in ``../shared/reference/`` (aws.md, azure.md, equinix.md, peers.md),
+which cite the provider documents; the short reference after each constant names the document.
+Validation, the plan, the twin and the policy pack all read these, so a limit is stated once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+# --- ASNs ------------------------------------------------------------------------------------
+
+# Amazon-side ASNs (TGW amazon_side_asn, DX gateway amazon_side_asn, Cloud WAN asn_ranges):
+# 64512-65534 or 4200000000-4294967294. Source: pulumi_aws 7.51.1 docstrings of TransitGateway,
+# directconnect.Gateway and CoreNetworkPolicyDocument (aws.md Q16).
+AMAZON_ASN_RANGES: tuple[tuple[int, int], ...] = ((64512, 65534), (4_200_000_000, 4_294_967_294))
+
+# ASNs Azure reserves for its own use: 8074, 8075, 12076 (public) and 65515-65520 (private).
+# Source: MicrosoftDocs expressroute-routing.md "reserved ASNs" and the VPN Gateway FAQ (azure.md §4 rule 1).
+AZURE_RESERVED_ASNS: frozenset[int] = frozenset({8074, 8075, 12076, *range(65515, 65521)})
+
+# IANA-reserved ASNs a BGP peer may not use: 0, 23456 (AS_TRANS), 64496-64511 (documentation),
+# 65535-65551 (documentation and reserved), 4294967295. Source: RFC 7607, 6793, 5398, 7300; the Azure
+# ExpressRoute FAQ and Equinix FCR BGP page list the same set (azure.md §4 rule 2, equinix.md §1).
+IANA_RESERVED_ASN_RANGES: tuple[tuple[int, int], ...] = (
+    (0, 0), (23456, 23456), (64496, 64511), (65535, 65551), (4_294_967_295, 4_294_967_295),
+)
+
+# Equinix reserves 64600 and 4200000000-4200000002 for itself. Source: Equinix FCR BGP page
+# (docs.equinix.com .../FCR-bgp.htm, equinix.md §1).
+EQUINIX_RESERVED_ASNS: frozenset[int] = frozenset({64600, 4_200_000_000, 4_200_000_001, 4_200_000_002})
+
+# AWS's own public ASN, used in the Direct Connect BGP communities 7224:xxxx (aws.md Q19).
+AWS_PUBLIC_ASN = 7224
+
+# Microsoft's edge routers (MSEE) speak as AS 12076 on ExpressRoute private peering.
+# Source: MicrosoftDocs expressroute-workflows "ExpressRoute ASN = 12076" (equinix.md §2b).
+MICROSOFT_EDGE_ASN = 12076
+
+# The ExpressRoute virtual network gateway speaks as AS 65515 (Azure-reserved, see above).
+EXPRESSROUTE_GATEWAY_ASN = 65515
+
+# --- Prefix budgets ---------------------------------------------------------------------------
+
+# Routes AWS accepts from the customer side on one transit VIF BGP session, per address family;
+# above it "the BGP session will go into an idle state with the BGP session DOWN". Hosted
+# connections (what Equinix creates) cannot raise it with prefix controls.
+# Source: AWS DX quotas, limits.html (aws.md Q1, Q1a, Q1b).
+AWS_MAX_PREFIXES_PER_TRANSIT_VIF = 100
+
+# Allowed prefixes per DX gateway association to a transit gateway (IPv4 + IPv6 combined).
+# Source: AWS DX quotas (aws.md Q2).
+AWS_MAX_ALLOWED_PREFIXES_PER_ASSOCIATION = 200
+
+# Routes Azure accepts on ExpressRoute private peering: 4,000 on Standard and Local circuits,
+# 10,000 on Premium; "The BGP session is dropped if the number of prefixes exceeds the limit."
+# Source: MicrosoftDocs includes/expressroute-limits.md and expressroute-routing.md (azure.md §4 rules 8-9).
+AZURE_MAX_PREFIXES_BY_TIER: dict[str, int] = {"Standard": 4000, "Local": 4000, "Premium": 10000}
+
+# Routes an ExpressRoute gateway learns from on-premises, by SKU. Source: MicrosoftDocs
+# expressroute-gateway-performance-include.md (azure.md §3.4).
+GATEWAY_MAX_LEARNED_ROUTES: dict[str, int] = {
+    "ErGw1AZ": 4000, "ErGw2AZ": 9500, "ErGw3AZ": 9500, "ErGwScale": 60000,
+}
+
+# Routes the gateway advertises toward on-premises (VNet address space): at most 1,000.
+# Source: MicrosoftDocs includes/expressroute-limits.md (azure.md §4 rule 10).
+AZURE_MAX_PREFIXES_TO_ONPREM = 1000
+
+# A prefix budget past this share of its limit is flagged (warnings, pull-request risks).
+BUDGET_WARN_RATIO = 0.8
+
+# --- Exchange (Equinix Fabric Cloud Router) ------------------------------------------------------
+
+# FCR, connection and routing-protocol names: 1-24 characters of letters, digits, - and _.
+# Source: terraform-provider-equinix resource_fabric_cloud_router.go StringLenBetween(1, 24) (equinix.md §0).
+EQUINIX_NAME_MAX = 24
+EQUINIX_NAME_PATTERN = r"[A-Za-z0-9_-]{1,24}"
+
+FCR_PACKAGES = ("LAB", "STANDARD", "ADVANCED", "PREMIUM")
+
+# A LAB package caps every connection at 10 Mbps. Source: Equinix Fabric Cloud Routers API page (equinix.md §1).
+LAB_MAX_BANDWIDTH_MBPS = 10
+
+# IPv4 routes an FCR package holds; LAB 50 (documented), STANDARD 1,000 on the older API page
+# (a newer fixture says 4,000). ADVANCED and PREMIUM were not found; see equinix.md §1.
+FCR_PACKAGE_MAX_IPV4_ROUTES: dict[str, int | None] = {
+    "LAB": 50, "STANDARD": 1000, "ADVANCED": None, "PREMIUM": None,
+}
+
+# --- ExpressRoute -------------------------------------------------------------------------------
+
+# Provider-circuit bandwidths in Mbps. Source: MicrosoftDocs includes/expressroute-limits.md (azure.md §4 rule 12).
+EXPRESSROUTE_BANDWIDTHS_MBPS = (50, 100, 200, 500, 1000, 2000, 5000, 10000)
+
+# Local circuits exist only at 1 Gbps and above and only with UnlimitedData (azure.md §1 "Local tier").
+LOCAL_MIN_BANDWIDTH_MBPS = 1000
+
+CIRCUIT_TIERS = ("Standard", "Premium", "Local")
+CIRCUIT_FAMILIES = ("MeteredData", "UnlimitedData")
+GATEWAY_SKUS = ("ErGw1AZ", "ErGw2AZ", "ErGw3AZ", "ErGwScale")
+
+# GatewaySubnet must be /27 or larger; ErGwScale needs /26 or larger (azure.md §3.1, §4 rule 19).
+GATEWAY_SUBNET_MAX_PREFIXLEN = 27
+GATEWAY_SUBNET_SCALE_MAX_PREFIXLEN = 26
+
+# ExpressRoute shared key (MD5): at most 25 characters, no special characters
+# (azurerm express_route_circuit_peering docs; equinix-labs example) (azure.md §4 rule 7).
+AZURE_MD5_MAX_LEN = 25
+
+# --- Direct Connect ------------------------------------------------------------------------------
+
+# BGP MD5 key on a VIF: 6-80 characters. Source: DX API NewTransitVirtualInterface.authKey (aws.md Q23).
+AWS_MD5_LEN = (6, 80)
+
+# Transit VIF MTU: 1500 or 8500 (aws.md Q24).
+TRANSIT_VIF_MTUS = (1500, 8500)
+
+# --- Timers --------------------------------------------------------------------------------------
+
+# BFD: AWS minimum 300 ms x 3 (aws.md Q21); Microsoft edge 300 ms x 3, never shorter (azure.md §4 rule 17).
+BFD_MIN_INTERVAL_MS = 300
+BFD_MULTIPLIER = 3
+
+# AWS Direct Connect BGP: keepalive 30 s, hold 90 s by default (aws.md Q20).
+AWS_BGP_KEEPALIVE_S = 30
+AWS_BGP_HOLD_S = 90
+
+# Microsoft edge BGP: keepalive 60 s, hold 180 s (MicrosoftDocs expressroute-bfd.md; azure.md §4 rule 16).
+MICROSOFT_BGP_KEEPALIVE_S = 60
+MICROSOFT_BGP_HOLD_S = 180
+
+# During planned maintenance Microsoft prepends AS 12076 eight times on one link (peers.md B.6).
+MICROSOFT_MAINTENANCE_PREPEND = 8
+
+# --- Address space ---------------------------------------------------------------------------------
+
+VLAN_RANGE = (1, 4094)
+
+LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
+
+
+def asn_in_ranges(asn: int, ranges: tuple[tuple[int, int], ...]) -> bool:
+    return any(lo <= asn <= hi for lo, hi in ranges)
+
+
+def iana_reserved(asn: int) -> bool:
+    return asn_in_ranges(asn, IANA_RESERVED_ASN_RANGES)

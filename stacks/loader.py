@@ -1,0 +1,206 @@
+"""Finding and reading stack files: ``Pulumi.<stack>.yaml`` in the project directory.
+
+Reading never raises anything but :class:`ConfigError`: a missing file, garbage YAML, duplicate
+keys, a file that is not a mapping all become problems with a location and a fix.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .problems import MISSING, ConfigError, Problem, Problems
+from .spec import (
+    BridgeSpec,
+    CustomerSpec,
+    Spec,
+    check_customer_against_bridge,
+    parse_config,
+)
+
+PROJECT_FILE = "Pulumi.yaml"
+STACK_FILE_KEYS = {"config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"}
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that rejects duplicate keys (PyYAML silently keeps the last one)."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    mapping: dict[Any, Any] = {}
+    loader.flatten_mapping(node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"unhashable key {key!r}", key_node.start_mark) from None
+        if key in mapping:
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping", node.start_mark,
+                f"found duplicate key {key!r}", key_node.start_mark)
+        mapping[key] = loader.construct_object(value_node, deep=deep)
+    return mapping
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def find_project_dir(start: Path | None = None) -> Path | None:
+    """The nearest directory at or above ``start`` holding Pulumi.yaml."""
+    here = (start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        if (d / PROJECT_FILE).is_file():
+            return d
+    return None
+
+
+def project_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    if explicit:
+        return Path(explicit).resolve()
+    env = os.environ.get("BRIDGE_PROJECT_DIR")
+    if env:
+        return Path(env).resolve()
+    found = find_project_dir()
+    if found is None:
+        raise ConfigError([Problem(PROJECT_FILE, MISSING, "was not found in this directory or any parent",
+                                   "run bridgectl inside the project, or pass --project-dir")])
+    return found
+
+
+def stack_file(project: Path, stack: str) -> Path:
+    return project / f"Pulumi.{stack}.yaml"
+
+
+def resolve_stack(project: Path, name: str) -> tuple[str, Path]:
+    """Accept a stack name (``dev.acme``) or a path to its file; return (stack name, path)."""
+    p = Path(name)
+    if name.endswith((".yaml", ".yml")) or os.sep in name:
+        base = p.name
+        stack = base[len("Pulumi."):].rsplit(".", 1)[0] if base.startswith("Pulumi.") else p.stem
+        return stack, p if p.is_absolute() else (Path.cwd() / p)
+    return name, stack_file(project, name)
+
+
+def list_stacks(project: Path) -> list[str]:
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in project.glob("Pulumi.*.yaml"))
+
+
+def read_yaml(path: Path) -> Any:
+    source = path.name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        stacks = list_stacks(path.parent) if path.parent.is_dir() else []
+        hint = f"existing stacks: {', '.join(stacks)}" if stacks else "create it (see docs/stack-config.md)"
+        raise ConfigError([Problem(str(path), MISSING, "does not exist", hint)]) from None
+    except IsADirectoryError:
+        raise ConfigError([Problem(str(path), MISSING, "is a directory, not a stack file", "")]) from None
+    except (PermissionError, UnicodeDecodeError, OSError) as exc:
+        raise ConfigError([Problem(str(path), MISSING, f"cannot be read: {exc}", "")]) from None
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        problem = f"{exc.problem}" if exc.problem else str(exc)
+        fix = ("keep each key once" if "duplicate key" in problem
+               else "fix the YAML syntax (indentation, colons, quotes)")
+        raise ConfigError([Problem(f"{source} {where}", MISSING, f"is not valid YAML: {problem}", fix)]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([Problem(source, MISSING, f"is not valid YAML: {exc}", "fix the YAML syntax")]) from None
+
+
+def read_stack_config(path: Path) -> dict[str, Any]:
+    """The ``config:`` mapping of a stack file."""
+    data = read_yaml(path)
+    problems = Problems()
+    if data is None:
+        problems.error(path.name, MISSING, "is empty", "start from Pulumi.dev.yaml or docs/stack-config.md")
+    elif not isinstance(data, dict):
+        problems.error(path.name, MISSING, f"must be a mapping with a config: key, not a {type(data).__name__}",
+                       "start the file with `config:`")
+    else:
+        for key in data:
+            if key not in STACK_FILE_KEYS:
+                problems.error(str(key), data[key], "is not a stack file key",
+                               "put configuration under config:")
+        if "config" not in data:
+            problems.error("config", MISSING, "is required", "start the file with `config:`")
+        elif not isinstance(data["config"], dict):
+            problems.error("config", data["config"], "must be a mapping of config keys", "")
+    if problems:
+        raise ConfigError(problems.items, path.name)
+    assert isinstance(data, dict)
+    config = data["config"]
+    assert isinstance(config, dict)
+    return config
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A validated stack: its spec, warnings and where it came from."""
+
+    spec: Spec
+    warnings: list[Problem]
+    path: Path
+    config: Mapping[str, Any]
+
+
+def load_stack(project: Path, name: str, *, check_siblings: bool = True) -> Loaded:
+    """Read, parse and validate a stack; raise ConfigError with every problem.
+
+    A customer stack is also checked against its bridge stack (which must exist and be valid) and
+    against the bridge's other customers (ids and hostnames are unique per bridge).
+    """
+    stack, path = resolve_stack(project, name)
+    config = read_stack_config(path)
+    spec, warnings = parse_config(stack, config, source=path.name)
+    if isinstance(spec, CustomerSpec):
+        problems = Problems()
+        bridge = _load_bridge_for(project, spec, problems)
+        siblings: dict[str, CustomerSpec] = {}
+        if check_siblings:
+            for other in list_stacks(path.parent):
+                if other == stack or not other.startswith(spec.bridge_stack + ".") or other.count(".") != 1:
+                    continue
+                try:
+                    other_spec, _ = parse_config(other, read_stack_config(stack_file(path.parent, other)))
+                except ConfigError:
+                    continue  # its own validation reports its problems
+                if isinstance(other_spec, CustomerSpec):
+                    siblings[other] = other_spec
+        check_customer_against_bridge(spec, bridge, siblings, problems)
+        if problems:
+            raise ConfigError(problems.items, path.name)
+        warnings = warnings + problems.warnings
+    return Loaded(spec, warnings, path, config)
+
+
+def _load_bridge_for(project: Path, customer: CustomerSpec, problems: Problems) -> BridgeSpec | None:
+    from .spec import CUSTOMER_KEY
+
+    path = stack_file(project, customer.bridge_stack)
+    key = f"{CUSTOMER_KEY}.bridgeStack"
+    if not path.is_file():
+        existing = [s for s in list_stacks(project) if "." not in s]
+        problems.error(key, customer.bridge_stack, f"names no stack in this project ({path.name} is missing)",
+                       f"use one of {', '.join(existing)}" if existing else "create the bridge stack first")
+        return None
+    try:
+        spec, _ = parse_config(customer.bridge_stack, read_stack_config(path), source=path.name)
+    except ConfigError:
+        problems.error(key, customer.bridge_stack, f"names a bridge stack that is not valid ({path.name})",
+                       f"run `bridgectl validate {customer.bridge_stack}` and fix it first")
+        return None
+    if not isinstance(spec, BridgeSpec):
+        problems.error(key, customer.bridge_stack, "names a customer stack, not a bridge stack",
+                       "name the bridge stack this customer attaches to")
+        return None
+    return spec

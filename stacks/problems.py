@@ -1,0 +1,92 @@
+"""Problems found in a stack's configuration, and how they are printed.
+
+A problem names the full key path (``bridge:aws.vpcs[0].cidr``), the offending value, the reason
+and, where one exists, the fix. Validation collects every problem it can find before anything is
+built, so a user sees all of them at once and nothing is half-applied.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+# A value that is absent (a missing key) rather than null.
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>"})()
+
+
+def render_value(value: Any) -> str:
+    """The value as a user wrote it, short enough for one line."""
+    if value is MISSING:
+        return "(missing)"
+    if isinstance(value, dict) and set(value) == {"secure"}:
+        return "[secret]"
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False, default=str, sort_keys=False)
+        except (TypeError, ValueError):
+            text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return text
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    value: Any
+    reason: str
+    fix: str = ""
+    severity: Severity = Severity.ERROR
+
+    def line(self, source: str = "") -> str:
+        where = f"{source}: " if source else ""
+        shown = "" if self.value is MISSING else f"{render_value(self.value)} "
+        text = f"{self.severity.value}: {where}{self.path}: {shown}{self.reason}"
+        if self.fix:
+            text += f" (fix: {self.fix})"
+        return text
+
+
+class Problems:
+    """An ordered collector of problems; never raises while collecting."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def error(self, path: str, value: Any, reason: str, fix: str = "") -> None:
+        self.items.append(Problem(path, value, reason, fix, Severity.ERROR))
+
+    def warn(self, path: str, value: Any, reason: str, fix: str = "") -> None:
+        self.items.append(Problem(path, value, reason, fix, Severity.WARNING))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.items if p.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.items if p.severity is Severity.WARNING]
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+
+class ConfigError(Exception):
+    """Raised with every problem of an invalid stack; printed one line each, exit code 2."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem], source: str = "") -> None:
+        self.problems = problems
+        self.source = source
+        super().__init__("\n".join(p.line(source) for p in problems))

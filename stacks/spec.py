@@ -1,0 +1,973 @@
+"""The typed stack specification: what a ``Pulumi.<stack>.yaml`` says, checked against every rule.
+
+Two kinds of stack share one project (see docs/stack-config.md):
+
+* a **bridge** stack (``Pulumi.<bridge>.yaml``: ``bridge:aws``, ``bridge:exchange``, ``bridge:azure``,
+  ``bridge:addressing``) is the shared BGP-peered network of one environment;
+* a **customer** stack (``Pulumi.<bridge>.<customer>.yaml``: ``bridge:customer``) holds one
+  customer's private endpoints and DNS records, attached to its bridge.
+
+:func:`parse_config` turns a stack's ``config:`` mapping into a :class:`BridgeSpec` or
+:class:`CustomerSpec`, or raises :class:`ConfigError` with every problem found. Each rule says
+where it comes from; the numbers live in :mod:`stacks.limits`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from . import limits as L
+from .fields import (
+    Bool,
+    Cidr,
+    Enum,
+    Int,
+    ListOf,
+    MapOf,
+    Obj,
+    Secret,
+    SecretRef,
+    Str,
+    spec,
+    unknown_key,
+)
+from .problems import MISSING, ConfigError, Problem, Problems
+
+PROJECT = "bridge"
+NS = f"{PROJECT}:"
+
+# --- formats ------------------------------------------------------------------------------------
+
+UUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+# AWS resource ids: a prefix and 8 or 17 lowercase hex digits (the short form predates 2018).
+VPC_ID_RE = r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})"
+SUBNET_ID_RE = r"subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})"
+RTB_ID_RE = r"rtb-(?:[0-9a-f]{8}|[0-9a-f]{17})"
+ACCOUNT_ID_RE = r"\d{12}"
+AWS_REGION_RE = r"[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d"
+AZURE_LOCATION_RE = r"[a-z]+[a-z0-9]*"
+NAME_RE = r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?"
+METRO_RE = r"[A-Z]{2}"
+EMAIL_RE = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+# Azure resource group names: 1-90 of letters, digits, _ - . ( ), not ending in a period.
+RESOURCE_GROUP_RE = r"[-\w.()]{0,89}[-\w()]"
+HOSTNAME_LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+VPCE_SERVICE_RE = r"com\.amazonaws\.vpce\.([a-z]{2}(?:-gov)?-[a-z]+-\d)\.vpce-svc-[0-9a-f]{17}"
+# An Azure Private Link service alias: <prefix>.<guid>.<region>.azure.privatelinkservice
+PLS_ALIAS_RE = r"[A-Za-z0-9-]{1,80}\.[0-9a-fA-F-]{36}\.[a-z0-9]+\.azure\.privatelinkservice"
+PLS_ID_RE = (rf"/subscriptions/{UUID_RE}/resourceGroups/[-\w.()]+/providers/"
+             r"Microsoft\.Network/privateLinkServices/[-\w.]+")
+DATABRICKS_WS_RE = (rf"/subscriptions/{UUID_RE}/resourceGroups/[-\w.()]+/providers/"
+                    r"Microsoft\.Databricks/workspaces/[-\w.]+")
+REDSHIFT_CLUSTER_RE = r"[a-z][a-z0-9-]{0,62}"
+
+# Equinix ExpressRoute peering locations and the Fabric metro each sits in. Names are exact strings
+# in Azure (azure.md §1); a location not listed here is allowed with a warning.
+EQUINIX_PEERING_LOCATIONS: dict[str, str] = {
+    "Amsterdam": "AM", "Atlanta": "AT", "Chicago": "CH", "Dallas": "DA", "Frankfurt": "FR",
+    "Hong Kong": "HK", "London": "LD", "Los Angeles": "LA", "Melbourne": "ME", "New York": "NY",
+    "Osaka": "OS", "Paris": "PA", "Sao Paulo": "SP", "Seattle": "SE", "Silicon Valley": "SV",
+    "Singapore": "SG", "Sydney": "SY", "Tokyo": "TY", "Toronto": "TR", "Washington DC": "DC",
+    "Zurich": "ZH",
+}
+
+
+def _check_account(value: str) -> str | None:
+    return None if value != "000000000000" else "is not a real AWS account id"
+
+
+# --- bridge stack ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Vpc:
+    """A SaaS VPC that reaches Azure over the bridge."""
+
+    name: str = spec("name", Str(pattern=NAME_RE, pattern_reason="must be 1-40 of a-z, 0-9 and -"),
+                     "Short name, used in resource names.", example="saas")
+    vpc_id: str = spec("vpcId", Str(pattern=VPC_ID_RE, pattern_reason="is not a VPC id (vpc- and 8 or 17 hex digits)"),
+                       "The VPC id.", example="vpc-0a1b2c3d4e5f60718")
+    cidr: ipaddress.IPv4Network = spec("cidr", Cidr(min_prefix=8, max_prefix=28),
+                                       "The VPC's CIDR: advertised to Azure.", example="10.10.0.0/16")
+    subnet_ids: tuple[str, ...] = spec(
+        "subnetIds",
+        ListOf(Str(pattern=SUBNET_ID_RE, pattern_reason="is not a subnet id (subnet- and 8 or 17 hex digits)"),
+               min_items=1, unique=True),
+        "Subnets for the transit gateway / Cloud WAN attachment and the interface endpoints, one per AZ.",
+        example="[subnet-0a1b2c3d4e5f60718]")
+    route_table_ids: tuple[str, ...] = spec(
+        "routeTableIds",
+        ListOf(Str(pattern=RTB_ID_RE, pattern_reason="is not a route table id (rtb- and 8 or 17 hex digits)"),
+               unique=True),
+        "Route tables that get routes toward the Azure prefixes.", default=(),
+        example="[rtb-0a1b2c3d4e5f60718]")
+
+
+@dataclass(frozen=True)
+class CoreNetwork:
+    """Cloud WAN core network settings (backbone: cloud-wan)."""
+
+    asn_ranges: tuple[str, ...] = spec(
+        "asnRanges", ListOf(Str(pattern=r"\d+-\d+", pattern_reason="must be a range like 64600-64699"),
+                            min_items=1),
+        "ASN ranges for the core network edges.", example='["64600-64699"]')
+    edge_locations: tuple[str, ...] = spec(
+        "edgeLocations", ListOf(Str(pattern=AWS_REGION_RE, pattern_reason="is not an AWS region"),
+                                min_items=1, unique=True),
+        "AWS regions with a core network edge; the Direct Connect gateway attaches to them.",
+        example="[us-east-1]")
+
+
+@dataclass(frozen=True)
+class AwsSpec:
+    """The AWS side: account, backbone (Transit Gateway or Cloud WAN), Direct Connect gateway, SaaS VPCs."""
+
+    account_id: str = spec("accountId", Str(pattern=ACCOUNT_ID_RE, pattern_reason="must be 12 digits",
+                                            checks=(_check_account,)),
+                           "AWS account id (12 digits, quoted).", example='"111122223333"',
+                           fix='write the 12-digit account id in quotes, e.g. "111122223333"')
+    backbone: str = spec("backbone", Enum("transit-gateway", "cloud-wan"),
+                         "transit-gateway or cloud-wan.", example="transit-gateway")
+    direct_connect_gateway_asn: int = spec("directConnectGatewayAsn", Int(minimum=1, maximum=4294967294),
+                                           "Amazon-side ASN of the Direct Connect gateway.", example=64513)
+    vpcs: tuple[Vpc, ...] = spec("vpcs", ListOf(Obj(Vpc), min_items=1), "The SaaS VPCs that use the bridge.")
+    transit_gateway_asn: int | None = spec("transitGatewayAsn", Int(minimum=1, maximum=4294967294),
+                                           "Amazon-side ASN of the transit gateway (backbone: transit-gateway).",
+                                           default=None, example=64512)
+    core_network: CoreNetwork | None = spec("coreNetwork", Obj(CoreNetwork),
+                                            "Cloud WAN core network (backbone: cloud-wan).", default=None)
+
+
+@dataclass(frozen=True)
+class Router:
+    """One Equinix Fabric Cloud Router."""
+
+    name: str = spec("name", Str(pattern=L.EQUINIX_NAME_PATTERN,
+                                 pattern_reason="must be 1-24 characters of letters, digits, - and _"),
+                     "The FCR's name at Equinix (at most 24 characters).", example="fcr-a")
+    metro: str = spec("metro", Str(pattern=METRO_RE, pattern_reason="must be a two-letter Equinix metro code"),
+                      "Equinix metro code, e.g. DC (Ashburn / Washington DC).", example="DC")
+    link_slot: int | None = spec(
+        "linkSlot", Int(minimum=0, maximum=16383),
+        "Pin this router's transit VIF /30 to a slot of awsLinkPool. By default the slot is derived from "
+        "the router's name, so adding, removing or reordering routers never renumbers a link.",
+        default=None)
+
+
+@dataclass(frozen=True)
+class BfdSpec:
+    """BFD on every BGP session of the bridge."""
+
+    enabled: bool = spec("enabled", Bool(), "Run BFD on every session.", default=True)
+    interval_ms: int = spec("intervalMs", Int(minimum=L.BFD_MIN_INTERVAL_MS, maximum=30000),
+                            "BFD transmit/receive interval; AWS and Microsoft accept 300 ms or more.",
+                            default=300, example=300,
+                            fix=f"use {L.BFD_MIN_INTERVAL_MS} ms or more (AWS and Microsoft minimum)")
+
+
+@dataclass(frozen=True)
+class ExchangeSpec:
+    """The cloud exchange between AWS and Azure: Equinix Fabric Cloud Routers."""
+
+    provider: str = spec("provider", Enum("equinix"), "The exchange; equinix is the only one today.",
+                         example="equinix")
+    project_id: str = spec("projectId", Str(pattern=UUID_RE, pattern_reason="is not a UUID"),
+                           "Equinix Fabric project id.", example="0e1f2a3b-4c5d-6e7f-8091-a2b3c4d5e6f7")
+    account_number: int = spec("accountNumber", Int(minimum=1, maximum=2**53),
+                               "Equinix billing account number.", example=123456)
+    notification_emails: tuple[str, ...] = spec(
+        "notificationEmails", ListOf(Str(pattern=EMAIL_RE, pattern_reason="is not an email address"),
+                                     min_items=1, unique=True),
+        "Who Equinix notifies about the routers and connections.", example="[netops@example.com]")
+    package: str = spec("package", Enum(*L.FCR_PACKAGES), "FCR package.", example="STANDARD")
+    bandwidth_mbps: int = spec("bandwidthMbps", Int(choices=L.EXPRESSROUTE_BANDWIDTHS_MBPS),
+                               "Bandwidth of each connection and of the ExpressRoute circuit, in Mbps.",
+                               example=1000)
+    routers: tuple[Router, ...] = spec("routers", ListOf(Obj(Router), min_items=1, max_items=2),
+                                       "One or two FCRs in one metro.")
+    bfd: BfdSpec = spec("bfd", Obj(BfdSpec), "BFD settings.", default=BfdSpec())
+    equinix_asn: int | None = spec(
+        "equinixAsn", Int(minimum=1, maximum=4294967294),
+        "The metro's Equinix-registered FCR ASN (shown in the Fabric portal). When unset the program reads "
+        "it from Equinix at deploy time, and the offline plan and the twin use a stand-in.", default=None)
+
+
+@dataclass(frozen=True)
+class CircuitSpec:
+    """The ExpressRoute circuit, with Equinix as provider."""
+
+    peering_location: str = spec("peeringLocation", Str(min_len=2, max_len=64),
+                                 "ExpressRoute peering location (exact Azure name).", example="Washington DC")
+    tier: str = spec("tier", Enum(*L.CIRCUIT_TIERS), "Circuit tier.", example="Standard")
+    family: str = spec("family", Enum(*L.CIRCUIT_FAMILIES), "Billing family.", example="MeteredData")
+    peering_vlan: int = spec("peeringVlan", Int(minimum=L.VLAN_RANGE[0], maximum=L.VLAN_RANGE[1]),
+                             "VLAN of the Azure private peering.", example=300)
+
+
+@dataclass(frozen=True)
+class AzureSpec:
+    """The Azure side: hub VNet, ExpressRoute circuit and gateway."""
+
+    resource_group: str = spec("resourceGroup", Str(pattern=RESOURCE_GROUP_RE,
+                                                    pattern_reason="is not a valid resource group name"),
+                               "Resource group the bridge creates.", example="rg-bridge-dev")
+    hub_cidr: ipaddress.IPv4Network = spec("hubCidr", Cidr(min_prefix=8, max_prefix=26),
+                                           "Hub VNet address space.", example="10.20.0.0/22")
+    circuit: CircuitSpec = spec("circuit", Obj(CircuitSpec), "The ExpressRoute circuit.")
+    gateway_sku: str = spec("gatewaySku", Enum(*L.GATEWAY_SKUS), "ExpressRoute gateway SKU.", example="ErGw1AZ")
+    extra_prefixes: tuple[ipaddress.IPv4Network, ...] = spec(
+        "extraPrefixes", ListOf(Cidr(min_prefix=1, max_prefix=32), unique=True),
+        "Other Azure prefixes to advertise to AWS (spoke VNets).", default=())
+    endpoint_subnet_prefix_length: int = spec(
+        "endpointSubnetPrefixLength", Int(minimum=16, maximum=28),
+        "Prefix length of the private endpoint subnet carved from hubCidr.", default=24)
+    gateway_public_ip: bool = spec(
+        "gatewayPublicIp", Bool(),
+        "Create a Standard public IP for the ExpressRoute gateway. Set false in regions where Azure "
+        "assigns it itself (never change it after the gateway exists).", default=True)
+
+
+@dataclass(frozen=True)
+class AddressingSpec:
+    """Address pools for the BGP links."""
+
+    aws_link_pool: ipaddress.IPv4Network = spec("awsLinkPool", Cidr(min_prefix=16, max_prefix=30),
+                                                "Pool of /30s for the transit VIFs.", example="169.254.100.0/24")
+    azure_link_pool: ipaddress.IPv4Network = spec("azureLinkPool", Cidr(min_prefix=16, max_prefix=29),
+                                                  "Pool of /30 pairs for the ExpressRoute private peering.",
+                                                  example="192.168.100.0/24")
+
+
+TAG_KEY = Str(pattern=r"[A-Za-z0-9 _.:/=+@-]{1,128}", pattern_reason="must be 1-128 of letters, digits, "
+              "spaces and _ . : / = + @ -")
+TAG_VALUE = Str(pattern=r"[A-Za-z0-9 _.:/=+@-]{0,256}", pattern_reason="must be at most 256 of letters, digits, "
+                "spaces and _ . : / = + @ -")
+
+
+@dataclass(frozen=True)
+class BridgeSpec:
+    """A bridge stack."""
+
+    stack: str
+    aws_region: str
+    azure_location: str
+    azure_subscription_id: str
+    aws: AwsSpec
+    exchange: ExchangeSpec
+    azure: AzureSpec
+    addressing: AddressingSpec
+    bgp_auth_keys: Mapping[str, SecretRef]
+    tags: Mapping[str, str]
+    kind: Literal["bridge"] = "bridge"
+
+
+# --- customer stack -------------------------------------------------------------------------------
+
+PLATFORMS = ("snowflake", "databricks", "starburst", "redshift")
+CLOUDS = ("azure", "aws")
+
+
+@dataclass(frozen=True)
+class PlatformProfile:
+    """What a data platform needs from a private endpoint on one cloud."""
+
+    zone: str | None          # its private DNS zone; None: the endpoint names its own zone
+    ports: tuple[int, ...]    # TCP ports the SaaS opens toward the endpoint
+    group_ids: tuple[str, ...] = ()  # Azure private endpoint sub-resources
+    handoff: str = ""         # what the customer does on their side
+
+
+# Ports and zones: Snowflake (443 and 80 for OCSP; privatelink.snowflakecomputing.com) aws.md §5.2,
+# azure.md §5.2; Databricks front end (443; privatelink.azuredatabricks.net on Azure,
+# privatelink.cloud.databricks.com on AWS) aws.md §5.3, azure.md §5.3; Redshift 5439 aws.md §5.4;
+# Starburst (443; the customer's own zone) aws.md §5.5, azure.md §5.4.
+PLATFORM_PROFILES: dict[tuple[str, str], PlatformProfile] = {
+    ("snowflake", "azure"): PlatformProfile("privatelink.snowflakecomputing.com", (443, 80)),
+    ("snowflake", "aws"): PlatformProfile("privatelink.snowflakecomputing.com", (443, 80)),
+    ("databricks", "azure"): PlatformProfile("privatelink.azuredatabricks.net", (443,), ("databricks_ui_api",)),
+    ("databricks", "aws"): PlatformProfile("privatelink.cloud.databricks.com", (443,)),
+    ("starburst", "azure"): PlatformProfile(None, (443,)),
+    ("starburst", "aws"): PlatformProfile(None, (443,)),
+    ("redshift", "aws"): PlatformProfile(None, (5439,)),
+}
+
+#: The private DNS zones a bridge owns (Route 53 private hosted zones on the SaaS VPCs);
+#: customer stacks add records to them.
+BRIDGE_DNS_ZONES: tuple[str, ...] = tuple(sorted({p.zone for p in PLATFORM_PROFILES.values() if p.zone}))
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """One private endpoint toward a customer's data platform."""
+
+    name: str = spec("name", Str(pattern=NAME_RE, pattern_reason="must be 1-40 of a-z, 0-9 and -"),
+                     "Endpoint name, unique in this customer.", example="snowflake")
+    platform: str = spec("platform", Enum(*PLATFORMS), "The data platform.", example="snowflake")
+    cloud: str = spec("cloud", Enum(*CLOUDS), "Where the customer's platform runs.", example="azure")
+    service: str | None = spec(
+        "service", Str(min_len=3, max_len=400),
+        "What the platform hands the customer: an Azure Private Link service alias or resource id "
+        "(cloud: azure), a VPC endpoint service name (cloud: aws).", default=None)
+    hostnames: tuple[str, ...] = spec(
+        "hostnames", ListOf(Str(min_len=1, max_len=253), unique=True),
+        "Hostnames the SaaS uses; they resolve to the endpoint's private address.", default=())
+    zone: str | None = spec(
+        "zone", Str(min_len=3, max_len=253),
+        "Private DNS zone for the hostnames when the platform has none of its own (starburst, redshift); "
+        "this customer stack creates it.", default=None)
+    vpc: str | None = spec("vpc", Str(pattern=NAME_RE, pattern_reason="must be a VPC name of the bridge"),
+                           "Bridge VPC that holds an AWS endpoint (default: the bridge's first VPC).",
+                           default=None)
+    cluster: str | None = spec("cluster", Str(pattern=REDSHIFT_CLUSTER_RE,
+                                              pattern_reason="is not a Redshift cluster identifier"),
+                               "Redshift: the cluster identifier (instead of service).", default=None)
+    owner_account: str | None = spec("ownerAccount", Str(pattern=ACCOUNT_ID_RE, pattern_reason="must be 12 digits"),
+                                     "Redshift: the AWS account that owns the cluster.", default=None)
+
+
+@dataclass(frozen=True)
+class CustomerSpec:
+    """A customer stack."""
+
+    stack: str
+    aws_region: str | None
+    azure_location: str | None
+    azure_subscription_id: str | None
+    id: str
+    bridge_stack: str
+    endpoints: tuple[EndpointSpec, ...]
+    tags: Mapping[str, str]
+    kind: Literal["customer"] = "customer"
+
+
+@dataclass(frozen=True)
+class _CustomerBody:
+    """The bridge:customer mapping."""
+
+    id: str = spec("id", Str(pattern=NAME_RE, pattern_reason="must be 1-40 of a-z, 0-9 and -"),
+                   "Customer id, unique per bridge; the stack file is Pulumi.<bridgeStack>.<id>.yaml.",
+                   example="acme")
+    bridge_stack: str = spec("bridgeStack", Str(pattern=r"[A-Za-z0-9_-]{1,64}",
+                                                pattern_reason="is not a stack name"),
+                             "The bridge stack this customer attaches to.", example="dev")
+    endpoints: tuple[EndpointSpec, ...] = spec("endpoints", ListOf(Obj(EndpointSpec), min_items=1),
+                                               "The customer's private endpoints.")
+
+
+Spec = BridgeSpec | CustomerSpec
+
+# --- top-level keys -------------------------------------------------------------------------------
+
+PROVIDER_KEYS: dict[str, Str] = {
+    "aws:region": Str(pattern=AWS_REGION_RE, pattern_reason="is not an AWS region such as us-east-1"),
+    "azure-native:location": Str(pattern=AZURE_LOCATION_RE,
+                                 pattern_reason="is not an Azure location name such as eastus2"),
+    "azure-native:subscriptionId": Str(pattern=UUID_RE, pattern_reason="is not a subscription id (a UUID)"),
+}
+
+BRIDGE_SECTIONS: dict[str, Obj] = {
+    f"{NS}aws": Obj(AwsSpec),
+    f"{NS}exchange": Obj(ExchangeSpec),
+    f"{NS}azure": Obj(AzureSpec),
+    f"{NS}addressing": Obj(AddressingSpec),
+}
+TAGS_KEY = f"{NS}tags"
+BGP_KEYS_KEY = f"{NS}bgpAuthKeys"
+CUSTOMER_KEY = f"{NS}customer"
+OPTIONAL_BRIDGE_KEYS = {TAGS_KEY: MapOf(TAG_VALUE, key=TAG_KEY),
+                        BGP_KEYS_KEY: MapOf(Secret(), key=Str(pattern=r"[A-Za-z0-9_-]{1,40}",
+                                                              pattern_reason="is not a BGP session id"))}
+KNOWN_BRIDGE_KEYS = (*BRIDGE_SECTIONS, *OPTIONAL_BRIDGE_KEYS, CUSTOMER_KEY)
+
+
+def stack_kind(config: Mapping[str, Any]) -> Literal["bridge", "customer"] | None:
+    if CUSTOMER_KEY in config:
+        return "customer"
+    if any(k in config for k in BRIDGE_SECTIONS):
+        return "bridge"
+    return None
+
+
+# --- naming shared by plan, components and twin ------------------------------------------------
+
+
+def aws_session_key_id(router: str) -> str:
+    """The id under bridge:bgpAuthKeys of the MD5 key of a router's transit VIF session."""
+    return f"{router}-aws"
+
+
+AZURE_SESSION_KEY_ID = "azure"  # one shared key for both links of the private peering
+
+
+# --- rules --------------------------------------------------------------------------------------
+
+
+def _asn_problems(asn: int, path: str, problems: Problems, *, amazon_side: bool) -> None:
+    # Amazon-side ranges: pulumi_aws docstrings (aws.md Q16).
+    if amazon_side and not L.asn_in_ranges(asn, L.AMAZON_ASN_RANGES):
+        problems.error(path, asn, "is outside the Amazon-side ranges 64512-65534 and 4200000000-4294967294",
+                       "pick a private ASN such as 64512-65534")
+        return
+    # Azure reserves 8074, 8075, 12076, 65515-65520 (expressroute-routing.md; azure.md §4 rule 1).
+    if asn in L.AZURE_RESERVED_ASNS:
+        problems.error(path, asn, "is reserved by Azure (8074, 8075, 12076, 65515-65520)",
+                       "pick another private ASN, e.g. 64512-65514")
+    # IANA-reserved ASNs are rejected by every peer (RFC 7607/6793/5398/7300; azure.md §4 rule 2).
+    elif L.iana_reserved(asn):
+        problems.error(path, asn, "is reserved by IANA", "pick a private ASN such as 64512-65514")
+    elif asn in L.EQUINIX_RESERVED_ASNS:
+        problems.error(path, asn, "is reserved by Equinix (64600, 4200000000-4200000002)",
+                       "pick another private ASN")
+
+
+def _parse_asn_range(text: str) -> tuple[int, int] | None:
+    m = re.fullmatch(r"(\d+)-(\d+)", text)
+    if not m:
+        return None
+    return int(m.group(1)), int(m.group(2))
+
+
+def _validate_aws(aws: AwsSpec, path: str, region: str | None, problems: Problems) -> None:
+    dx = aws.direct_connect_gateway_asn
+    if dx is not None:
+        _asn_problems(dx, f"{path}.directConnectGatewayAsn", problems, amazon_side=True)
+    if aws.backbone == "transit-gateway":
+        tgw = aws.transit_gateway_asn
+        if tgw is None:
+            problems.error(f"{path}.transitGatewayAsn", MISSING, "is required with backbone: transit-gateway",
+                           "add `transitGatewayAsn: 64512`")
+        else:
+            _asn_problems(tgw, f"{path}.transitGatewayAsn", problems, amazon_side=True)
+            # AWS rejects the DX gateway association when both ASNs are equal (aws.md Q14).
+            if dx is not None and tgw == dx:
+                problems.error(f"{path}.directConnectGatewayAsn", dx,
+                               "equals transitGatewayAsn; AWS rejects the association when they match",
+                               f"use another ASN, e.g. {dx + 1 if dx < 65514 else 64512}")
+        if aws.core_network is not None:
+            problems.error(f"{path}.coreNetwork", "...", "is only used with backbone: cloud-wan",
+                           "remove it, or set backbone: cloud-wan")
+    elif aws.backbone == "cloud-wan":
+        if aws.transit_gateway_asn is not None:
+            problems.warn(f"{path}.transitGatewayAsn", aws.transit_gateway_asn,
+                          "is ignored with backbone: cloud-wan", "remove it")
+        cn = aws.core_network
+        if cn is None:
+            problems.error(f"{path}.coreNetwork", MISSING, "is required with backbone: cloud-wan",
+                           'add `coreNetwork: {asnRanges: ["64600-64699"], edgeLocations: [us-east-1]}`')
+        else:
+            ranges: list[tuple[int, int]] = []
+            for i, text in enumerate(cn.asn_ranges):
+                if text is None:
+                    continue
+                rng = _parse_asn_range(text)
+                if rng is None:
+                    continue
+                lo, hi = rng
+                rpath = f"{path}.coreNetwork.asnRanges[{i}]"
+                # Cloud WAN asn_ranges allow only Amazon-side private ranges (aws.md §2.2).
+                if lo > hi:
+                    problems.error(rpath, text, "starts above its end", f"write it as {hi}-{lo}")
+                elif not any(a <= lo and hi <= b for a, b in L.AMAZON_ASN_RANGES):
+                    problems.error(rpath, text, "is not inside 64512-65534 or 4200000000-4294967294",
+                                   "use a private range such as 64600-64699")
+                else:
+                    if any(lo <= a <= hi for a in L.AZURE_RESERVED_ASNS):
+                        problems.error(rpath, text, "includes ASNs Azure reserves (65515-65520)",
+                                       "end the range below 65515")
+                    ranges.append((lo, hi))
+            # The DX gateway ASN must lie outside the core network's ranges (aws.md §2.3, Q18).
+            if dx is not None and any(lo <= dx <= hi for lo, hi in ranges):
+                problems.error(f"{path}.directConnectGatewayAsn", dx,
+                               "lies inside coreNetwork.asnRanges; AWS requires the DX gateway ASN outside them",
+                               "pick an ASN outside the core network's ranges")
+            edges = [e for e in cn.edge_locations if e]
+            if ranges and sum(hi - lo + 1 for lo, hi in ranges) < len(edges):
+                problems.error(f"{path}.coreNetwork.asnRanges", list(cn.asn_ranges),
+                               f"holds fewer ASNs than the {len(edges)} edge locations", "widen the ranges")
+            if region and edges and region not in edges:
+                problems.error(f"{path}.coreNetwork.edgeLocations", list(cn.edge_locations),
+                               f"does not include aws:region {region}, where the VPCs are",
+                               f"add {region}")
+    vpcs = [v for v in aws.vpcs if v is not None]
+    _unique([(i, v.name) for i, v in enumerate(aws.vpcs) if v is not None and v.name],
+            f"{path}.vpcs", "name", problems)
+    _unique([(i, v.vpc_id) for i, v in enumerate(aws.vpcs) if v is not None and v.vpc_id],
+            f"{path}.vpcs", "vpcId", problems)
+    for i, v in enumerate(aws.vpcs):
+        if v is not None and v.route_table_ids == ():
+            problems.warn(f"{path}.vpcs[{i}].routeTableIds", [],
+                          "is empty: no VPC route toward Azure is created for this VPC",
+                          "list the VPC's route tables, or add the routes yourself")
+    # The DX gateway advertises the allowed prefixes exactly as listed: at most 200 per association
+    # (aws.md Q2, Q4).
+    count = len([v for v in vpcs if v.cidr is not None])
+    _budget(f"{path}.vpcs", count, L.AWS_MAX_ALLOWED_PREFIXES_PER_ASSOCIATION,
+            "VPC CIDRs advertised by the Direct Connect gateway (allowed prefixes per association)", problems)
+
+
+def _unique(items: Iterable[tuple[int, str]], path: str, key: str, problems: Problems) -> None:
+    seen: dict[str, int] = {}
+    for i, value in items:
+        if value in seen:
+            problems.error(f"{path}[{i}].{key}", value, f"repeats {path}[{seen[value]}].{key}",
+                           f"give each a different {key}")
+        else:
+            seen[value] = i
+
+
+def _budget(path: str, count: int, limit: int, what: str, problems: Problems) -> None:
+    if count > limit:
+        problems.error(path, f"{count} prefixes", f"exceeds the limit of {limit} {what}",
+                       "summarize prefixes or split the bridge")
+    elif count > limit * L.BUDGET_WARN_RATIO:
+        problems.warn(path, f"{count} prefixes", f"uses over {int(L.BUDGET_WARN_RATIO * 100)}% of the "
+                      f"limit of {limit} {what}", "plan summarization before it fills up")
+
+
+def _validate_exchange(ex: ExchangeSpec, path: str, problems: Problems) -> None:
+    routers = [r for r in ex.routers if r is not None]
+    _unique([(i, r.name) for i, r in enumerate(ex.routers) if r is not None and r.name],
+            f"{path}.routers", "name", problems)
+    metros = {r.metro for r in routers if r.metro}
+    # Both routers feed the one ExpressRoute circuit, whose private peering has one peer ASN; Equinix
+    # gives every FCR in a metro the same ASN and different metros different ones (equinix.md §1).
+    if len(metros) > 1:
+        problems.error(f"{path}.routers[1].metro", routers[1].metro,
+                       f"differs from routers[0].metro ({routers[0].metro}); routers that share the "
+                       "ExpressRoute circuit must be in one metro (one peer ASN per circuit)",
+                       f"use metro {routers[0].metro} for both")
+    if len(ex.routers) == 1 and routers:
+        problems.warn(f"{path}.routers", [routers[0].name],
+                      "has a single router: a single point of failure; losing it cuts AWS from Azure",
+                      "add a second router in the same metro")
+    slots = [(i, r.link_slot) for i, r in enumerate(ex.routers) if r is not None and r.link_slot is not None]
+    seen_slots: dict[int, int] = {}
+    for i, slot in slots:
+        if slot in seen_slots:
+            problems.error(f"{path}.routers[{i}].linkSlot", slot, f"repeats routers[{seen_slots[slot]}].linkSlot",
+                           "give each router its own slot")
+        seen_slots.setdefault(slot, i)
+    # LAB caps every connection at 10 Mbps (Equinix FCR API page; equinix.md §1).
+    if ex.package == "LAB" and ex.bandwidth_mbps is not None and ex.bandwidth_mbps > L.LAB_MAX_BANDWIDTH_MBPS:
+        problems.error(f"{path}.bandwidthMbps", ex.bandwidth_mbps,
+                       f"exceeds the LAB package's {L.LAB_MAX_BANDWIDTH_MBPS} Mbps per connection (and ExpressRoute "
+                       "starts at 50 Mbps, so LAB cannot carry this bridge)", "use package STANDARD")
+    if ex.bfd is not None and ex.bfd.enabled is False:
+        problems.warn(f"{path}.bfd.enabled", False,
+                      "turns BFD off: a silent failure is then detected only by BGP hold timers "
+                      f"({L.AWS_BGP_HOLD_S} s toward AWS, {L.MICROSOFT_BGP_HOLD_S} s toward Microsoft)",
+                      "keep BFD on")
+    if ex.equinix_asn is not None:
+        _asn_problems(ex.equinix_asn, f"{path}.equinixAsn", problems, amazon_side=False)
+
+
+def _validate_azure(az: AzureSpec, path: str, routers: list[Router], bandwidth: int | None,
+                    problems: Problems) -> None:
+    c = az.circuit
+    if c is not None:
+        # Local circuits: UnlimitedData only, 1 Gbps and up (azure.md §1 "Local tier", §4 rule 13).
+        if c.tier == "Local" and c.family == "MeteredData":
+            problems.error(f"{path}.circuit.family", c.family, "is not available on Local circuits",
+                           "use family UnlimitedData")
+        if c.tier == "Local" and bandwidth is not None and bandwidth < L.LOCAL_MIN_BANDWIDTH_MBPS:
+            problems.error(f"{NS}exchange.bandwidthMbps", bandwidth, "is below 1000, the smallest Local circuit",
+                           "use 1000 or more, or tier Standard")
+        if c.peering_location:
+            metro = EQUINIX_PEERING_LOCATIONS.get(c.peering_location)
+            if metro is None:
+                near = [k for k in EQUINIX_PEERING_LOCATIONS if k.lower() == c.peering_location.lower()]
+                if near:
+                    problems.error(f"{path}.circuit.peeringLocation", c.peering_location,
+                                   "does not match Azure's spelling", f"write {near[0]}")
+                else:
+                    problems.warn(f"{path}.circuit.peeringLocation", c.peering_location,
+                                  "is not a known Equinix ExpressRoute location; Azure needs the exact name",
+                                  "check `az network express-route list-service-providers`")
+            else:
+                for i, r in enumerate(routers):
+                    if r.metro and r.metro != metro:
+                        problems.error(f"{NS}exchange.routers[{i}].metro", r.metro,
+                                       f"is not the metro of peering location {c.peering_location} ({metro})",
+                                       f"use metro {metro}, or the peering location of metro {r.metro}")
+    if az.hub_cidr is not None:
+        gw_len = gateway_subnet_prefixlen(az.gateway_sku)
+        if az.hub_cidr.prefixlen > gw_len:
+            problems.error(f"{path}.hubCidr", str(az.hub_cidr),
+                           f"is smaller than the /{gw_len} GatewaySubnet it must hold", "use a /22 or larger")
+        elif (az.endpoint_subnet_prefix_length is not None
+              and hub_subnets(az.hub_cidr, az.gateway_sku, az.endpoint_subnet_prefix_length) is None):
+            problems.error(f"{path}.hubCidr", str(az.hub_cidr),
+                           f"cannot hold a GatewaySubnet (/{gw_len}, first /26 reserved) and a "
+                           f"/{az.endpoint_subnet_prefix_length} endpoint subnet",
+                           "use a larger hubCidr or a longer endpointSubnetPrefixLength")
+    for i, p in enumerate(az.extra_prefixes):
+        if p is not None and p.prefixlen == 0:
+            problems.error(f"{path}.extraPrefixes[{i}]", str(p),
+                           "is a default route; advertising it toward AWS draws all traffic into the bridge",
+                           "list the spoke prefixes instead")
+
+
+def gateway_subnet_prefixlen(sku: str | None) -> int:
+    # ErGwScale needs /26 (azure.md §3.1); other SKUs /27 or larger.
+    return L.GATEWAY_SUBNET_SCALE_MAX_PREFIXLEN if sku == "ErGwScale" else L.GATEWAY_SUBNET_MAX_PREFIXLEN
+
+
+def hub_subnets(hub: ipaddress.IPv4Network, sku: str | None, endpoint_len: int
+                ) -> tuple[ipaddress.IPv4Network, ipaddress.IPv4Network] | None:
+    """GatewaySubnet and endpoint subnet of a hub, or None if they do not fit.
+
+    The GatewaySubnet takes the start of the hub; the first /26 is always reserved for it, so a
+    later move to ErGwScale (which needs /26) never renumbers the endpoint subnet. The endpoint
+    subnet is the first aligned block of its size after that reservation.
+    """
+    gw_len = gateway_subnet_prefixlen(sku)
+    if hub.prefixlen > gw_len:
+        return None
+    gateway = ipaddress.IPv4Network((hub.network_address, gw_len))
+    reserved_end = int(hub.network_address) + 64
+    size = 2 ** (32 - endpoint_len)
+    start = -(-reserved_end // size) * size  # round up to the block size
+    if endpoint_len < hub.prefixlen or start + size > int(hub.broadcast_address) + 1:
+        return None
+    return gateway, ipaddress.IPv4Network((start, endpoint_len))
+
+
+def _validate_overlaps(named: list[tuple[str, ipaddress.IPv4Network]], problems: Problems) -> None:
+    # VPC CIDRs, the hub, spokes and both link pools are all routed across the bridge: any overlap
+    # makes a route ambiguous, and Azure rejects peering subnets that overlap a VNet (azure.md §4 rule 4).
+    for i, (pa, a) in enumerate(named):
+        for pb, b in named[i + 1:]:
+            if a.overlaps(b):
+                problems.error(pb, str(b), f"overlaps {pa} ({a})", "use non-overlapping address space")
+
+
+def _validate_bridge(cfg: Mapping[str, Any], spec_: BridgeSpec, problems: Problems) -> None:
+    aws, ex, az, ad = spec_.aws, spec_.exchange, spec_.azure, spec_.addressing
+    routers = [r for r in (ex.routers if ex else ()) if r is not None]
+    if aws is not None:
+        _validate_aws(aws, f"{NS}aws", spec_.aws_region, problems)
+    if ex is not None:
+        _validate_exchange(ex, f"{NS}exchange", problems)
+        if ex.equinix_asn is not None and aws is not None:
+            for key, asn in (("directConnectGatewayAsn", aws.direct_connect_gateway_asn),
+                             ("transitGatewayAsn", aws.transit_gateway_asn)):
+                if asn == ex.equinix_asn:
+                    problems.error(f"{NS}exchange.equinixAsn", asn, f"equals bridge:aws.{key}; the FCR and AWS "
+                                   "peer over eBGP and need different ASNs", "check the metro's ASN in the portal")
+    if az is not None:
+        _validate_azure(az, f"{NS}azure", routers, ex.bandwidth_mbps if ex else None, problems)
+    named: list[tuple[str, ipaddress.IPv4Network]] = []
+    if aws is not None:
+        named += [(f"{NS}aws.vpcs[{i}].cidr", v.cidr) for i, v in enumerate(aws.vpcs)
+                  if v is not None and v.cidr is not None]
+    if az is not None:
+        if az.hub_cidr is not None:
+            named.append((f"{NS}azure.hubCidr", az.hub_cidr))
+        named += [(f"{NS}azure.extraPrefixes[{i}]", p) for i, p in enumerate(az.extra_prefixes) if p is not None]
+    if ad is not None:
+        if ad.aws_link_pool is not None:
+            named.append((f"{NS}addressing.awsLinkPool", ad.aws_link_pool))
+        if ad.azure_link_pool is not None:
+            named.append((f"{NS}addressing.azureLinkPool", ad.azure_link_pool))
+    _validate_overlaps(named, problems)
+    if ad is not None and ad.aws_link_pool is not None and routers:
+        _validate_link_slots(routers, ad.aws_link_pool, problems)
+    # Prefix budgets (see stacks.limits for the sources).
+    if az is not None:
+        azure_prefixes = (1 if az.hub_cidr is not None else 0) + len([p for p in az.extra_prefixes if p])
+        # AWS: over 100 routes on a transit VIF session and the session goes idle (aws.md Q1).
+        _budget(f"{NS}azure.extraPrefixes", azure_prefixes, L.AWS_MAX_PREFIXES_PER_TRANSIT_VIF,
+                "Azure prefixes AWS accepts per transit VIF session", problems)
+    if aws is not None and az is not None and az.circuit is not None and az.circuit.tier:
+        aws_prefixes = len([v for v in aws.vpcs if v is not None])
+        tier_limit = L.AZURE_MAX_PREFIXES_BY_TIER[az.circuit.tier]
+        # Azure drops the private peering session above 4,000 / 10,000 routes (azure.md §4 rules 8-9).
+        _budget(f"{NS}aws.vpcs", aws_prefixes, tier_limit,
+                f"AWS prefixes Azure accepts on a {az.circuit.tier} circuit", problems)
+        if az.gateway_sku:
+            _budget(f"{NS}aws.vpcs", aws_prefixes, L.GATEWAY_MAX_LEARNED_ROUTES[az.gateway_sku],
+                    f"routes an {az.gateway_sku} gateway learns", problems)
+        if ex is not None and ex.package:
+            pkg_limit = L.FCR_PACKAGE_MAX_IPV4_ROUTES.get(ex.package)
+            if pkg_limit:
+                azure_prefixes = 1 + len([p for p in az.extra_prefixes if p])
+                _budget(f"{NS}exchange.package", aws_prefixes + azure_prefixes, pkg_limit,
+                        f"IPv4 routes in an FCR {ex.package} package", problems)
+    for key in spec_.bgp_auth_keys:
+        valid = [aws_session_key_id(r.name) for r in routers if r.name] + [AZURE_SESSION_KEY_ID]
+        if key not in valid:
+            problems.error(f"{BGP_KEYS_KEY}.{key}", "[secret]", "names no BGP session of this bridge",
+                           f"use one of {', '.join(valid)}")
+
+
+def link_slot_count(pool: ipaddress.IPv4Network, prefixlen: int) -> int:
+    return 2 ** (prefixlen - pool.prefixlen) if pool.prefixlen <= prefixlen else 0
+
+
+def default_link_slot(name: str, slots: int) -> int:
+    """A stable slot for a link, from its name alone (so no other link's change can move it)."""
+    import hashlib
+
+    digest = hashlib.sha256(name.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % slots
+
+
+def router_link_slot(router: Router, pool: ipaddress.IPv4Network) -> int:
+    slots = link_slot_count(pool, 30)
+    if router.link_slot is not None:
+        return router.link_slot
+    return default_link_slot(f"aws:{router.name}", slots)
+
+
+def _validate_link_slots(routers: list[Router], pool: ipaddress.IPv4Network, problems: Problems) -> None:
+    slots = link_slot_count(pool, 30)
+    path = f"{NS}addressing.awsLinkPool"
+    if slots < len(routers):
+        problems.error(path, str(pool), f"holds {slots} /30(s) for {len(routers)} transit VIF(s)",
+                       "use a larger pool, e.g. a /24")
+        return
+    taken: dict[int, str] = {}
+    for i, r in enumerate(routers):
+        if not r.name:
+            continue
+        if r.link_slot is not None and r.link_slot >= slots:
+            problems.error(f"{NS}exchange.routers[{i}].linkSlot", r.link_slot,
+                           f"is beyond the {slots} /30 slots of awsLinkPool", f"use 0-{slots - 1}")
+            continue
+        slot = router_link_slot(r, pool)
+        if slot in taken:
+            free = next(s for s in range(slots) if s not in taken and s != slot)
+            problems.error(f"{NS}exchange.routers[{i}].linkSlot", r.link_slot if r.link_slot is not None else MISSING,
+                           f"router {r.name} maps to /30 slot {slot} of awsLinkPool, already taken by {taken[slot]}",
+                           f"pin `linkSlot: {free}` on router {r.name} (existing links keep their addresses)")
+        taken[slot] = r.name
+
+
+# --- customer rules -------------------------------------------------------------------------------
+
+
+def _valid_hostname(host: str) -> str | None:
+    if host != host.lower():
+        return "must be lowercase"
+    if host.endswith("."):
+        host = host[:-1]
+    labels = host.split(".")
+    if len(labels) < 2:
+        return "is not a fully qualified hostname"
+    for label in labels:
+        if not HOSTNAME_LABEL_RE.fullmatch(label):
+            return f"has an invalid label {label!r}"
+    return None
+
+
+def _validate_endpoint(ep: EndpointSpec, path: str, problems: Problems) -> None:
+    if ep.platform is None or ep.cloud is None:
+        return
+    profile = PLATFORM_PROFILES.get((ep.platform, ep.cloud))
+    if profile is None:
+        problems.error(f"{path}.cloud", ep.cloud, f"is not available for {ep.platform}: Redshift runs only on AWS",
+                       "use cloud: aws")
+        return
+    if ep.platform == "redshift" and ep.cluster is not None:
+        if ep.service is not None:
+            problems.error(f"{path}.service", ep.service, "is set together with cluster",
+                           "name either a VPC endpoint service or a Redshift cluster")
+        if ep.owner_account is None:
+            problems.error(f"{path}.ownerAccount", MISSING, "is required with cluster",
+                           'add `ownerAccount: "<12-digit account that owns the cluster>"`')
+    elif ep.service is None:
+        problems.error(f"{path}.service", MISSING, "is required",
+                       "add the service the platform gave the customer (see docs/stack-config.md)")
+    elif ep.cloud == "azure":
+        ok = re.fullmatch(PLS_ALIAS_RE, ep.service) or re.fullmatch(PLS_ID_RE, ep.service)
+        if ep.platform == "databricks":
+            ok = re.fullmatch(DATABRICKS_WS_RE, ep.service)
+            if not ok:
+                problems.error(f"{path}.service", ep.service, "is not an Azure Databricks workspace resource id",
+                               "use /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Databricks/"
+                               "workspaces/<name>")
+        elif not ok:
+            problems.error(f"{path}.service", ep.service,
+                           "is not an Azure Private Link service alias (<prefix>.<guid>.<region>.azure."
+                           "privatelinkservice) or a privateLinkServices resource id",
+                           "copy the alias the platform gave (Snowflake: privatelink-pls-id from "
+                           "SYSTEM$GET_PRIVATELINK_CONFIG())")
+    elif not re.fullmatch(VPCE_SERVICE_RE, ep.service):
+        problems.error(f"{path}.service", ep.service,
+                       "is not a VPC endpoint service name (com.amazonaws.vpce.<region>.vpce-svc-<17 hex>)",
+                       "copy the service name the platform gave (Snowflake: privatelink-vpce-id)")
+    if ep.cloud == "aws" and ep.cluster is not None and ep.platform != "redshift":
+        problems.error(f"{path}.cluster", ep.cluster, "is only for platform redshift", "remove it")
+    if ep.cloud == "azure" and ep.vpc is not None:
+        problems.error(f"{path}.vpc", ep.vpc, "is only for cloud: aws endpoints", "remove it")
+    zone = profile.zone
+    if zone is not None and ep.zone is not None and ep.zone != zone:
+        problems.error(f"{path}.zone", ep.zone, f"differs from {ep.platform}'s own private zone {zone}",
+                       "remove it; the bridge owns that zone")
+    zone = zone or ep.zone
+    if zone is None and ep.hostnames and ep.platform != "redshift":
+        problems.error(f"{path}.zone", MISSING, f"is required: {ep.platform} has no private DNS zone of its own",
+                       "add `zone: <private zone holding the hostnames>`")
+    if zone is None and ep.platform == "redshift" and ep.hostnames:
+        problems.error(f"{path}.zone", MISSING, "is required to publish hostnames for a Redshift endpoint",
+                       "add `zone: <private zone>` or drop hostnames (the endpoint has its own DNS name)")
+    if not ep.hostnames and ep.platform != "redshift":
+        problems.error(f"{path}.hostnames", [], "is empty: the SaaS would have no name that resolves privately",
+                       "add the platform's private hostname(s)")
+    if ep.zone is not None and _valid_hostname(ep.zone):
+        problems.error(f"{path}.zone", ep.zone, _valid_hostname(ep.zone) or "", "use a DNS zone such as corp.example")
+    for i, host in enumerate(ep.hostnames):
+        if host is None:
+            continue
+        reason = _valid_hostname(host)
+        if reason:
+            problems.error(f"{path}.hostnames[{i}]", host, reason, "use a DNS name such as acct.region.privatelink...")
+        elif zone and not host.rstrip(".").endswith("." + zone):
+            problems.error(f"{path}.hostnames[{i}]", host, f"is outside the {ep.platform} private zone {zone}",
+                           f"use a name ending in .{zone}")
+
+
+def _validate_customer(body: _CustomerBody, path: str, problems: Problems) -> None:
+    _unique([(i, e.name) for i, e in enumerate(body.endpoints) if e is not None and e.name],
+            f"{path}.endpoints", "name", problems)
+    hosts: dict[str, str] = {}
+    for i, ep in enumerate(body.endpoints):
+        if ep is None:
+            continue
+        _validate_endpoint(ep, f"{path}.endpoints[{i}]", problems)
+        for j, h in enumerate(ep.hostnames):
+            if h is None:
+                continue
+            where = f"{path}.endpoints[{i}].hostnames[{j}]"
+            if h in hosts:
+                problems.error(where, h, f"is already claimed by {hosts[h]}", "each hostname maps to one endpoint")
+            else:
+                hosts[h] = where
+
+
+# --- entry points ---------------------------------------------------------------------------------
+
+
+def _parse_tags(cfg: Mapping[str, Any], problems: Problems) -> dict[str, str]:
+    raw = cfg.get(TAGS_KEY, {})
+    tags = OPTIONAL_BRIDGE_KEYS[TAGS_KEY].parse(raw, TAGS_KEY, problems)
+    return dict(tags or {})
+
+
+def _provider_value(cfg: Mapping[str, Any], key: str, problems: Problems, required: bool) -> str | None:
+    if key not in cfg:
+        if required:
+            problems.error(key, MISSING, "is required", f"add `{key}: <value>` under config:")
+        return None
+    return PROVIDER_KEYS[key].parse(cfg[key], key, problems)
+
+
+def parse_config(stack: str, config: Mapping[str, Any], *, source: str = "") -> tuple[Spec, list[Problem]]:
+    """Parse a stack's ``config:`` mapping; raise ConfigError with every problem, or return spec and warnings."""
+    problems = Problems()
+    if not isinstance(config, Mapping):
+        problems.error("config", config, "must be a mapping of config keys", "see docs/stack-config.md")
+        raise ConfigError(problems.items, source)
+    for key, value in config.items():
+        if not isinstance(key, str) or ":" not in key:
+            problems.error(str(key), value, "is not a namespaced config key",
+                           f"write it as {NS}{key}" if isinstance(key, str) else "use string keys")
+        elif key.startswith(NS) and key not in KNOWN_BRIDGE_KEYS:
+            unknown_key(key, key, value, list(KNOWN_BRIDGE_KEYS), problems)
+    kind = stack_kind(config)
+    if kind is None:
+        problems.error("config", MISSING, f"has neither {CUSTOMER_KEY} (customer stack) nor {NS}aws/exchange/"
+                       "azure/addressing (bridge stack)", "see docs/stack-config.md for both kinds")
+        raise ConfigError(problems.items, source)
+    if kind == "customer":
+        spec_: Spec = _parse_customer(stack, config, problems)
+    else:
+        spec_ = _parse_bridge(stack, config, problems)
+    if problems:
+        raise ConfigError(problems.items, source)
+    return spec_, problems.warnings
+
+
+def _parse_bridge(stack: str, cfg: Mapping[str, Any], problems: Problems) -> BridgeSpec:
+    region = _provider_value(cfg, "aws:region", problems, True)
+    location = _provider_value(cfg, "azure-native:location", problems, True)
+    subscription = _provider_value(cfg, "azure-native:subscriptionId", problems, True)
+    sections: dict[str, Any] = {}
+    for key, kind in BRIDGE_SECTIONS.items():
+        if key not in cfg:
+            problems.error(key, MISSING, "is required in a bridge stack", "see docs/stack-config.md")
+            sections[key] = None
+        else:
+            sections[key] = kind.parse(cfg[key], key, problems)
+    keys = OPTIONAL_BRIDGE_KEYS[BGP_KEYS_KEY].parse(cfg.get(BGP_KEYS_KEY, {}), BGP_KEYS_KEY, problems) or {}
+    spec_ = BridgeSpec(
+        stack=stack, aws_region=region or "", azure_location=location or "",
+        azure_subscription_id=subscription or "",
+        aws=sections[f"{NS}aws"], exchange=sections[f"{NS}exchange"], azure=sections[f"{NS}azure"],
+        addressing=sections[f"{NS}addressing"], bgp_auth_keys=keys, tags=_parse_tags(cfg, problems))
+    _validate_bridge(cfg, spec_, problems)
+    return spec_
+
+
+def _parse_customer(stack: str, cfg: Mapping[str, Any], problems: Problems) -> CustomerSpec:
+    for key in cfg:
+        if key in BRIDGE_SECTIONS or key == BGP_KEYS_KEY:
+            problems.error(key, "...", "belongs in the bridge stack, not a customer stack",
+                           "remove it from this file")
+    region = _provider_value(cfg, "aws:region", problems, False)
+    location = _provider_value(cfg, "azure-native:location", problems, False)
+    subscription = _provider_value(cfg, "azure-native:subscriptionId", problems, False)
+    body = Obj(_CustomerBody, validate=_validate_customer).parse(cfg[CUSTOMER_KEY], CUSTOMER_KEY, problems)
+    spec_ = CustomerSpec(
+        stack=stack, aws_region=region, azure_location=location, azure_subscription_id=subscription,
+        id=body.id if body else "", bridge_stack=body.bridge_stack if body else "",
+        endpoints=tuple(e for e in (body.endpoints if body else ()) if e is not None),
+        tags=_parse_tags(cfg, problems))
+    if body is not None and body.id and body.bridge_stack:
+        expected = f"{body.bridge_stack}.{body.id}"
+        if stack != expected:
+            problems.error(f"{CUSTOMER_KEY}.id", body.id,
+                           f"does not match the stack name {stack} (expected Pulumi.{expected}.yaml)",
+                           f"rename the file to Pulumi.{expected}.yaml or fix id/bridgeStack")
+    return spec_
+
+
+def check_customer_against_bridge(customer: CustomerSpec, bridge: BridgeSpec | None,
+                                  siblings: Mapping[str, CustomerSpec], problems: Problems) -> None:
+    """Rules that need the bridge stack and the bridge's other customers."""
+    path = CUSTOMER_KEY
+    if bridge is None:
+        return
+    for key, mine, theirs in (("aws:region", customer.aws_region, bridge.aws_region),
+                              ("azure-native:location", customer.azure_location, bridge.azure_location),
+                              ("azure-native:subscriptionId", customer.azure_subscription_id,
+                               bridge.azure_subscription_id)):
+        if mine is not None and mine != theirs:
+            problems.error(key, mine, f"differs from bridge stack {bridge.stack} ({theirs}); endpoints live in "
+                           "the bridge's region and hub", f"use {theirs} or remove the key")
+    vpc_names = [v.name for v in bridge.aws.vpcs]
+    for i, ep in enumerate(customer.endpoints):
+        if ep.vpc is not None and ep.vpc not in vpc_names:
+            problems.error(f"{path}.endpoints[{i}].vpc", ep.vpc, f"is not a VPC of bridge {bridge.stack}",
+                           f"use one of {', '.join(vpc_names)}")
+        if ep.cloud == "aws" and ep.service:
+            m = re.fullmatch(VPCE_SERVICE_RE, ep.service)
+            if m and m.group(1) != bridge.aws_region:
+                problems.error(f"{path}.endpoints[{i}].service", ep.service,
+                               f"is in {m.group(1)}, but the bridge's VPCs are in {bridge.aws_region}",
+                               "ask the platform for the service in the bridge's region")
+    mine_hosts = {h: i for i, ep in enumerate(customer.endpoints) for h in ep.hostnames}
+    for other_stack, other in sorted(siblings.items()):
+        if other.id == customer.id and other_stack != customer.stack:
+            problems.error(f"{path}.id", customer.id, f"is already used by stack {other_stack}",
+                           "pick a different customer id")
+        for ep in other.endpoints:
+            for h in ep.hostnames:
+                if h in mine_hosts:
+                    problems.error(f"{path}.endpoints[{mine_hosts[h]}].hostnames", h,
+                                   f"is already published by customer stack {other_stack}",
+                                   "a hostname can point at one endpoint only; check the customer's account")
