@@ -1,0 +1,432 @@
+"""The offline plan: run the real Pulumi program under Pulumi's mocks, with no CLI, no credentials
+and no network, and record every resource it registers.
+
+It is what ``bridgectl plan`` prints, what the tests assert on, what ``bridgectl diff`` compares,
+what ``bridgectl check`` polices and what the diagram is drawn from. The program runs exactly as
+under ``pulumi up``: the stack file is fed to it as the engine would (structured values as JSON,
+``secure:`` values as opaque secrets), and a recording monitor keeps each registration with its
+parent, protection, dependencies and inputs.
+
+What mocks cannot know is filled with deterministic stand-ins (ids, the ExpressRoute service key,
+the VLAN Equinix assigns, the private endpoint addresses) so the same input gives the same plan.
+The plan shows the steady state: the readiness gate sees the circuit *Provisioned*, so the private
+peering and everything after it appear (``circuit_state`` changes that, for tests).
+A customer plan resolves its bridge's StackReference from the bridge stack's own offline plan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import json
+import logging
+import runpy
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stacks.loader import Loaded, load_stack
+from stacks.plan import BridgePlan, CustomerPlan, plan_bridge, plan_customer
+from stacks.problems import ConfigError, Problem
+from stacks.spec import BridgeSpec, CustomerSpec
+
+SECRET = "[secret]"
+UNKNOWN = "[unknown]"
+STEADY_STATE_NOTE = ("Steady state: the ExpressRoute circuit is shown Provisioned, so the private peering, "
+                     "the gateway connection and the FCR's Azure BGP sessions appear. A first `pulumi up` "
+                     "stops before them until Equinix provisions the circuit.")
+PROGRAM = "__main__.py"
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    protect: bool
+    provider: str
+    inputs: dict[str, Any]
+    depends_on: list[str]
+    options: dict[str, Any]
+
+
+def _digest(*parts: str, n: int = 17) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:n]
+
+
+def _uuid(*parts: str) -> str:
+    return str(uuid.UUID(hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]))
+
+
+# azure-native: the input that names each resource type (its "name" output and ARM id segment).
+_AZURE_NAMES: dict[str, tuple[str, str]] = {
+    "azure-native:resources:ResourceGroup": ("resourceGroupName", ""),
+    "azure-native:network:VirtualNetwork": ("virtualNetworkName", "virtualNetworks"),
+    "azure-native:network:Subnet": ("subnetName", "subnets"),
+    "azure-native:network:NetworkSecurityGroup": ("networkSecurityGroupName", "networkSecurityGroups"),
+    "azure-native:network:PublicIPAddress": ("publicIpAddressName", "publicIPAddresses"),
+    "azure-native:network:VirtualNetworkGateway": ("virtualNetworkGatewayName", "virtualNetworkGateways"),
+    "azure-native:network:ExpressRouteCircuit": ("circuitName", "expressRouteCircuits"),
+    "azure-native:network:ExpressRouteCircuitPeering": ("peeringName", "peerings"),
+    "azure-native:network:VirtualNetworkGatewayConnection": ("virtualNetworkGatewayConnectionName", "connections"),
+    "azure-native:network:PrivateEndpoint": ("privateEndpointName", "privateEndpoints"),
+}
+
+
+@dataclass
+class MockContext:
+    """What the mocks need to answer like the clouds would, for one program run."""
+
+    stack: str
+    subscription: str = "00000000-0000-0000-0000-000000000000"
+    account: str = "111122223333"
+    region: str = "us-east-1"
+    fcr_asn: int = 0
+    circuit_state: str = "Provisioned"
+    stack_references: dict[str, dict[str, Any]] = field(default_factory=dict)
+    nic_addresses: dict[str, str] = field(default_factory=dict)
+
+
+def _mocks(ctx: MockContext) -> Any:
+    import pulumi
+
+    class OfflineMocks(pulumi.runtime.Mocks):
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+            return fake_resource(ctx, args.typ, args.name, dict(args.inputs))
+
+        def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
+            return fake_call(ctx, args.token, dict(args.args))
+
+    return OfflineMocks()
+
+
+def fake_resource(ctx: MockContext, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The id and output state a cloud would return: the inputs plus deterministic computed values."""
+    state = dict(inputs)
+    key = _digest(ctx.stack, typ, name)
+    if typ.startswith("pulumi:providers:"):
+        return f"{name}-provider-id", state
+    if typ == "pulumi:pulumi:StackReference":
+        ref = ctx.stack_references.get(inputs.get("name", ""), {})
+        return inputs.get("name", name), {"name": inputs.get("name", name), "outputs": ref,
+                                           "secretOutputNames": []}
+    if typ.startswith("azure-native:"):
+        name_key, segment = _AZURE_NAMES.get(typ, ("", ""))
+        own = str(inputs.get(name_key) or name)
+        rg = str(inputs.get("resourceGroupName") or own)
+        base = f"/subscriptions/{ctx.subscription}/resourceGroups/{rg}"
+        if typ == "azure-native:resources:ResourceGroup":
+            rid = base
+        elif typ == "azure-native:network:Subnet":
+            rid = f"{base}/providers/Microsoft.Network/virtualNetworks/{inputs.get('virtualNetworkName')}/subnets/{own}"
+        elif typ == "azure-native:network:ExpressRouteCircuitPeering":
+            rid = f"{base}/providers/Microsoft.Network/expressRouteCircuits/{inputs.get('circuitName')}/peerings/{own}"
+        else:
+            rid = f"{base}/providers/Microsoft.Network/{segment or typ.rsplit(':', 1)[-1]}/{own}"
+        state.update(name=own, id=rid)
+        if typ == "azure-native:network:ExpressRouteCircuit":
+            state.update(serviceKey=_uuid("service-key", ctx.stack, own),
+                         serviceProviderProvisioningState=ctx.circuit_state, circuitProvisioningState="Enabled")
+        return rid, state
+    if typ.startswith("equinix:"):
+        rid = _uuid(typ, ctx.stack, name)
+        if typ == "equinix:fabric/cloudRouter:CloudRouter":
+            state.update(uuid=rid, equinixAsn=ctx.fcr_asn, state="PROVISIONED")
+        elif typ == "equinix:fabric/connection:Connection":
+            redundancy = dict(inputs.get("redundancy") or {})
+            redundancy.setdefault("group", _uuid("group", ctx.stack, name))
+            state.update(uuid=rid, redundancy=redundancy, state="ACTIVE")
+        elif typ == "equinix:fabric/routingProtocol:RoutingProtocol":
+            state.update(uuid=rid, state="PROVISIONED")
+        return rid, state
+    if typ == "random:index/randomPassword:RandomPassword":
+        state["result"] = f"offline{_digest('key', ctx.stack, name, n=int(inputs.get('length', 16)) - 7)}"
+        return f"{name}-id", state
+    prefixes = {
+        "aws:ec2transitgateway/transitGateway:TransitGateway": "tgw-",
+        "aws:ec2transitgateway/routeTable:RouteTable": "tgw-rtb-",
+        "aws:ec2transitgateway/vpcAttachment:VpcAttachment": "tgw-attach-",
+        "aws:directconnect/transitVirtualInterface:TransitVirtualInterface": "dxvif-",
+        "aws:ec2/securityGroup:SecurityGroup": "sg-",
+        "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce-",
+        "aws:networkmanager/globalNetwork:GlobalNetwork": "global-network-",
+        "aws:networkmanager/coreNetwork:CoreNetwork": "core-network-",
+        "aws:networkmanager/vpcAttachment:VpcAttachment": "attachment-",
+        "aws:networkmanager/dxGatewayAttachment:DxGatewayAttachment": "attachment-",
+        "aws:route53/zone:Zone": "Z",
+    }
+    rid = prefixes.get(typ, f"{name}-") + (key.upper()[:14] if typ == "aws:route53/zone:Zone" else key)
+    if typ == "aws:directconnect/gateway:Gateway":
+        rid = _uuid(typ, ctx.stack, name)
+        state["arn"] = f"arn:aws:directconnect::{ctx.account}:dx-gateway/{rid}"
+        state["ownerAccountId"] = ctx.account
+    elif typ == "aws:directconnect/gatewayAssociation:GatewayAssociation":
+        state["transitGatewayAttachmentId"] = f"tgw-attach-{_digest('dx', ctx.stack, name)}"
+        state["dxGatewayAssociationId"] = _uuid(typ, ctx.stack, name)
+    elif typ == "aws:networkmanager/coreNetwork:CoreNetwork":
+        state["arn"] = f"arn:aws:networkmanager::{ctx.account}:core-network/{rid}"
+    elif typ == "aws:networkmanager/coreNetworkPolicyAttachment:CoreNetworkPolicyAttachment":
+        state["coreNetworkId"] = inputs.get("coreNetworkId")
+    elif typ == "aws:route53/zone:Zone":
+        state["zoneId"] = rid
+    elif typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
+        state["dnsEntries"] = [{"dnsName": f"{rid}-{key[:8]}.{str(inputs.get('serviceName', '')).rsplit('.', 1)[-1]}"
+                                           f".{ctx.region}.vpce.amazonaws.com", "hostedZoneId": "Z7HUB22UULQXV"}]
+        state["state"] = "pendingAcceptance"
+    elif typ == "aws:redshift/endpointAccess:EndpointAccess":
+        state["address"] = f"{inputs.get('endpointName')}.{key[:12]}.{ctx.region}.redshift.amazonaws.com"
+        state["port"] = 5439
+    return rid, state
+
+
+def fake_call(ctx: MockContext, token: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Answers to the invokes the program makes."""
+    if token == "aws:directconnect/getConnection:getConnection":
+        name = str(args.get("name"))
+        # The hosted connection Equinix creates, named like the Equinix connection; its VLAN is
+        # Equinix's choice, here a stable stand-in.
+        return {"id": f"dxcon-{_digest('dxcon', name, n=8)}", "name": name, "arn": "",
+                "vlanId": 100 + int(_digest("vlan", name, n=6), 16) % 3900, "state": "ordering",
+                "partnerName": "Equinix, Inc.", "ownerAccountId": ctx.account}
+    if token == "azure-native:network:getExpressRouteCircuit":
+        return {"name": args.get("circuitName"), "serviceProviderProvisioningState": ctx.circuit_state}
+    if token == "equinix:fabric/getServiceProfiles:getServiceProfiles":
+        name = ((args.get("filter") or {}).get("values") or ["profile"])[0]
+        return {"data": [{"uuid": _uuid("profile", name), "name": name}]}
+    if token == "equinix:fabric/getMetro:getMetro":
+        return {"metroCode": args.get("metroCode"), "equinixAsn": ctx.fcr_asn}
+    if token == "azure-native:network:getNetworkInterface":
+        nic = str(args.get("networkInterfaceName"))
+        return {"name": nic, "ipConfigurations": [{"privateIPAddress": ctx.nic_addresses.get(nic, "")}]}
+    return {}
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.registrations: list[Registration] = []
+
+
+def _recording_monitor(mocks: Any, recorder: _Recorder) -> Any:
+    from pulumi.runtime import mocks as pmocks
+    from pulumi.runtime import rpc
+
+    class RecordingMonitor(pmocks.MockMonitor):
+        """Keeps what the stock mock monitor folds away: parent, protection, dependencies, options."""
+
+        def RegisterResource(self, request: Any) -> Any:
+            response = super().RegisterResource(request)
+            if request.type != "pulumi:pulumi:Stack":
+                inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+                timeouts = request.customTimeouts
+                recorder.registrations.append(Registration(
+                    urn=response.urn, type=request.type, name=request.name, parent=request.parent,
+                    custom=bool(request.custom), protect=bool(request.protect), provider=request.provider,
+                    inputs=_plain(inputs), depends_on=sorted(set(request.dependencies)),
+                    options={k: v for k, v in {
+                        "replaceOnChanges": list(request.replaceOnChanges),
+                        "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                        "ignoreChanges": list(request.ignoreChanges),
+                        "additionalSecretOutputs": list(request.additionalSecretOutputs),
+                        "customTimeouts": {k: v for k, v in (("create", timeouts.create), ("update", timeouts.update),
+                                                             ("delete", timeouts.delete)) if v},
+                    }.items() if v}))
+            return response
+
+        def ReadResource(self, request: Any) -> Any:
+            # Reads (StackReference) are part of the plan too: a customer stack depends on its bridge.
+            response = super().ReadResource(request)
+            recorder.registrations.append(Registration(
+                urn=response.urn, type=request.type, name=request.name, parent=request.parent, custom=True,
+                protect=False, provider=request.provider,
+                inputs=_plain(rpc.deserialize_properties(request.properties, keep_unknowns=True)),
+                depends_on=sorted(set(request.dependencies)), options={"read": True}))
+            return response
+
+    return RecordingMonitor(mocks)
+
+
+def _plain(value: Any) -> Any:
+    """Inputs as JSON-able data: secrets shown as [secret], unknowns as [unknown]."""
+    from pulumi.runtime import rpc
+
+    if rpc.is_rpc_secret(value):
+        return SECRET
+    if isinstance(value, str) and value == rpc.UNKNOWN:
+        return UNKNOWN
+    if isinstance(value, dict):
+        if rpc._special_sig_key in value:
+            return f"[{value.get('urn') or value.get('id') or 'reference'}]"
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def stack_config(config: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """A stack file's config as the engine hands it to a program: ``ns:key`` -> string (structured
+    values as JSON), with ``secure:`` values replaced by placeholders and their keys marked secret."""
+    flat: dict[str, str] = {}
+    secret_keys: list[str] = []
+
+    def scrub(value: Any, path: str) -> tuple[Any, bool]:
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            return f"offline-secret-{_digest(path, n=12)}", True
+        if isinstance(value, dict):
+            pairs = {k: scrub(v, f"{path}.{k}") for k, v in value.items()}
+            return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+        if isinstance(value, list):
+            items = [scrub(v, f"{path}[{i}]") for i, v in enumerate(value)]
+            return [v for v, _ in items], any(s for _, s in items)
+        return value, False
+
+    for key, value in config.items():
+        clean, secret = scrub(value, key)
+        if secret:
+            secret_keys.append(key)
+        if isinstance(clean, dict | list):
+            flat[key] = json.dumps(clean)
+        elif isinstance(clean, bool):
+            flat[key] = "true" if clean else "false"
+        else:
+            flat[key] = str(clean)
+    return flat, secret_keys
+
+
+@dataclass
+class ProgramRun:
+    registrations: list[Registration]
+    outputs: dict[str, Any]
+    raw_outputs: dict[str, Any]
+    messages: list[dict[str, str]]
+
+
+class _LogCapture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[dict[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            self.records.append({"severity": record.levelname.lower(), "message": record.getMessage()})
+
+
+def run_program(project: Path, stack: str, config: dict[str, Any], ctx: MockContext) -> ProgramRun:
+    """Run ``__main__.py`` of ``project`` for ``stack`` under mocks; return what it registered."""
+    import pulumi
+    from pulumi.runtime import settings
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    recorder = _Recorder()
+    mocks = _mocks(ctx)
+    monitor = _recording_monitor(mocks, recorder)
+    logger = logging.getLogger(f"bridge.offline.{stack}")
+    logger.propagate = False
+    capture = _LogCapture()
+    logger.addHandler(capture)
+    flat, secret_keys = stack_config(config)
+    outputs: dict[str, Any] = {}
+    raw: dict[str, Any] = {}
+    try:
+        pulumi.runtime.set_mocks(mocks, project="bridge", stack=stack, preview=False, logger=logger,
+                                 monitor=monitor, organization="organization")
+        pulumi.runtime.set_all_config(flat, secret_keys)
+
+        async def collect() -> None:
+            root = settings.get_root_resource()
+            assert root is not None
+            for key, value in dict(getattr(root, "outputs", {}) or {}).items():
+                out = pulumi.Output.from_input(value)
+                resolved = await out.future(with_unknowns=True)
+                raw[key] = resolved
+                outputs[key] = SECRET if await out.is_secret() else _plain(resolved)
+
+        @pulumi.runtime.test
+        def program() -> Any:
+            cwd = Path.cwd()
+            sys.path.insert(0, str(project))
+            try:
+                import os
+
+                os.chdir(project)
+                runpy.run_path(str(project / PROGRAM), run_name="__main__")
+            finally:
+                os.chdir(cwd)
+                sys.path.remove(str(project))
+            return collect()
+
+        program()
+    except pulumi.RunError as exc:
+        problems = [Problem("program", "", r["message"]) for r in capture.records if r["severity"] == "error"]
+        raise ConfigError(problems or [Problem("program", "", str(exc))]) from None
+    finally:
+        pulumi.runtime.reset_options()
+        logger.removeHandler(capture)
+        asyncio.set_event_loop(None)
+        loop.close()
+    return ProgramRun(recorder.registrations, outputs, raw, capture.records)
+
+
+def _nic_addresses(plan: CustomerPlan, bridge: BridgePlan) -> dict[str, str]:
+    """Stable stand-in private addresses for a customer's Azure endpoints: in order, from .4 of the
+    endpoint subnet (Azure keeps the first four addresses)."""
+    subnet: ipaddress.IPv4Network = bridge.hub.endpoint_subnet
+    azure = sorted(ep.name for ep in plan.endpoints if ep.cloud == "azure")
+    return {f"nic-pe-{plan.customer}-{name}": str(subnet.network_address + 4 + i) for i, name in enumerate(azure)}
+
+
+def _context(loaded: Loaded, bridge: BridgeSpec) -> MockContext:
+    plan = plan_bridge(bridge)
+    return MockContext(stack=loaded.spec.stack, subscription=bridge.azure_subscription_id,
+                       account=bridge.aws.account_id, region=bridge.aws_region, fcr_asn=plan.fcr_asn)
+
+
+def offline_plan(project: Path, stack: str, *, circuit_state: str = "Provisioned") -> dict[str, Any]:
+    """The offline plan of a stack as JSON-able data:
+    ``{"stack", "kind", "resources": [{"urn", "type", "name", "parent", "protect", "inputs", "dependsOn",
+    "custom", "provider", "options"}], "outputs", "messages", "notes"}``. Raises ConfigError (bad config,
+    or duplicate URNs)."""
+    loaded = load_stack(project, stack)
+    spec = loaded.spec
+    if isinstance(spec, BridgeSpec):
+        ctx = _context(loaded, spec)
+        ctx.circuit_state = circuit_state
+        run = run_program(project, spec.stack, dict(loaded.config), ctx)
+        notes = [STEADY_STATE_NOTE] if circuit_state == "Provisioned" else []
+        notes += list(plan_bridge(spec).notes)
+    else:
+        assert isinstance(spec, CustomerSpec)
+        bridge_loaded = load_stack(project, spec.bridge_stack)
+        bridge_spec = bridge_loaded.spec
+        assert isinstance(bridge_spec, BridgeSpec)
+        bridge_run = run_program(project, bridge_spec.stack, dict(bridge_loaded.config),
+                                 _context(bridge_loaded, bridge_spec))
+        ctx = _context(loaded, bridge_spec)
+        ctx.stack_references[f"organization/bridge/{bridge_spec.stack}"] = bridge_run.raw_outputs
+        ctx.nic_addresses = _nic_addresses(plan_customer(spec, bridge_spec), plan_bridge(bridge_spec))
+        run = run_program(project, spec.stack, dict(loaded.config), ctx)
+        notes = [f"The bridge stack's outputs come from its own offline plan ({bridge_spec.stack})."]
+    seen: dict[str, int] = {}
+    problems = []
+    for reg in run.registrations:
+        seen[reg.urn] = seen.get(reg.urn, 0) + 1
+    for urn, count in seen.items():
+        if count > 1:
+            problems.append(Problem(urn, count, "is registered more than once (duplicate URN); the engine would "
+                                    "reject the program", "give the resources distinct names"))
+    if problems:
+        raise ConfigError(problems, loaded.path.name)
+    resources = [{
+        "urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent or None, "protect": r.protect,
+        "custom": r.custom, "provider": r.provider or None, "inputs": r.inputs, "dependsOn": r.depends_on,
+        "options": r.options,
+    } for r in sorted(run.registrations, key=lambda r: r.urn)]
+    return {"stack": spec.stack, "kind": spec.kind, "resources": resources, "outputs": run.outputs,
+            "messages": run.messages, "notes": notes}

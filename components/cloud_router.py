@@ -1,0 +1,207 @@
+"""CloudRouter: the Equinix Fabric Cloud Routers, their connections to AWS and Azure, and the DIRECT
+and BGP routing protocols on each connection.
+
+It is built in two steps, because the clouds and the exchange depend on each other:
+
+1. the constructor creates the FCRs and their connections: to AWS (which makes a hosted
+   connection appear in the SaaS account) and to Azure (primary, then secondary in the primary's
+   redundancy group, both keyed by the ExpressRoute circuit's service key);
+2. :meth:`CloudRouter.add_routing`, called once the cloud side of each connection exists (AWS: the
+   confirmed hosted connection and its transit VIF; Azure: the private peering), creates on each
+   connection the DIRECT protocol (the FCR's interface address) and then the BGP protocol (peer
+   address and ASN, MD5 key, BFD). Equinix requires DIRECT before BGP (equinix.md §3).
+
+Equinix quirks handled here (equinix.md §2, §5): names are set explicitly (at most 24 characters;
+autonames run longer); ``IP_VC`` and ``CLOUD_ROUTER`` are raw strings (missing from the SDK enums);
+the provider silently ignores changes to a connection's a-side or z-side, so those force a
+replacement (``replace_on_changes``), deleting the old connection first since a duplicate
+(same service key and priority) cannot coexist; long custom timeouts for provisioning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_equinix import fabric
+
+from ._common import PROTECT, child
+
+CONNECTION_TIMEOUTS = pulumi.CustomTimeouts(create="45m", update="45m", delete="45m")
+ROUTER_TIMEOUTS = pulumi.CustomTimeouts(create="20m", update="20m", delete="20m")
+PROTOCOL_TIMEOUTS = pulumi.CustomTimeouts(create="20m", update="20m", delete="20m")
+
+# Service profiles of the clouds on Equinix Fabric (equinix.md §4). Hosted connections of 1 Gbps
+# and more use the high-capacity AWS profile (equinix/terraform-equinix-fabric-aws main.tf).
+AWS_PROFILE = "AWS Direct Connect"
+AWS_HIGH_CAPACITY_PROFILE = "AWS Direct Connect - High Capacity"
+AZURE_PROFILE = "Azure ExpressRoute"
+
+
+@dataclass(frozen=True)
+class RouterArgs:
+    name: str
+    metro: str
+
+
+@dataclass(frozen=True)
+class AwsConnectionArgs:
+    router: str
+    name: str
+
+
+@dataclass(frozen=True)
+class AzureConnectionArgs:
+    router: str
+    name: str
+    priority: str  # PRIMARY | SECONDARY
+
+
+@dataclass(frozen=True)
+class CloudRouterArgs:
+    project_id: str
+    account_number: int
+    notification_emails: Sequence[str]
+    package: str
+    bandwidth_mbps: int
+    routers: Sequence[RouterArgs]
+    aws_account_id: str
+    aws_seller_region: str
+    aws_connections: Sequence[AwsConnectionArgs]
+    #: the ExpressRoute circuit's service key (a secret)
+    azure_service_key: pulumi.Input[str]
+    azure_connections: Sequence[AzureConnectionArgs]
+
+
+@dataclass(frozen=True)
+class SessionRoutingArgs:
+    """DIRECT and BGP on one connection."""
+
+    connection: str              # the connection's name, as given in CloudRouterArgs
+    direct_name: str
+    bgp_name: str
+    equinix_address: str         # the FCR's interface, CIDR form (169.254.100.2/30)
+    peer_address: str            # the cloud edge, bare (169.254.100.1)
+    peer_asn: pulumi.Input[int]
+    auth_key: pulumi.Input[str]
+    bfd_enabled: bool
+    bfd_interval_ms: int
+    #: the cloud side this session needs first (AWS: the transit VIF; Azure: the private peering)
+    depends_on: Sequence[pulumi.Resource] = ()
+
+
+def _profile_uuid(name: str, parent: pulumi.Resource) -> pulumi.Output[str]:
+    found = fabric.get_service_profiles_output(
+        filter=fabric.GetServiceProfilesFilterArgs(property="/name", operator="=", values=[name]),
+        opts=pulumi.InvokeOutputOptions(parent=parent))
+    return found.data.apply(lambda profiles: profiles[0].uuid)
+
+
+class CloudRouter(pulumi.ComponentResource):
+    """Fabric Cloud Routers with their AWS and Azure connections and routing protocols."""
+
+    router_ids: dict[str, pulumi.Output[str]]
+    equinix_asn: pulumi.Output[int]
+    """The ASN Equinix assigned (the same for every FCR of a metro)."""
+    connection_ids: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: CloudRouterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("bridge:equinix:CloudRouter", name, None, opts)
+        self.component_name = name
+        notifications = [fabric.CloudRouterNotificationArgs(type="ALL", emails=list(args.notification_emails))]
+        self.routers: dict[str, fabric.CloudRouter] = {}
+        for r in args.routers:
+            self.routers[r.name] = fabric.CloudRouter(
+                f"{name}-{r.name}", name=r.name, type="XF_ROUTER",
+                location=fabric.CloudRouterLocationArgs(metro_code=r.metro),
+                package=fabric.CloudRouterPackageArgs(code=args.package),
+                project=fabric.CloudRouterProjectArgs(project_id=args.project_id),
+                account=fabric.CloudRouterAccountArgs(account_number=args.account_number),
+                notifications=notifications,
+                opts=child(self, protect=PROTECT, custom_timeouts=ROUTER_TIMEOUTS))
+        metro = {r.name: r.metro for r in args.routers}
+        conn_notifications = [fabric.ConnectionNotificationArgs(type="ALL", emails=list(args.notification_emails))]
+        project = fabric.ConnectionProjectArgs(project_id=args.project_id)
+
+        def a_side(router: str) -> fabric.ConnectionASideArgs:
+            return fabric.ConnectionASideArgs(access_point=fabric.ConnectionASideAccessPointArgs(
+                type="CLOUD_ROUTER", router=fabric.ConnectionASideAccessPointRouterArgs(uuid=self.routers[router].id)))
+
+
+        def connection_opts(depends_on: Sequence[pulumi.Resource] = (),
+                            secret_outputs: Sequence[str] = ()) -> pulumi.ResourceOptions:
+            return child(self, protect=PROTECT, depends_on=depends_on, custom_timeouts=CONNECTION_TIMEOUTS,
+                         replace_on_changes=["aSide", "zSide"], delete_before_replace=True,
+                         additional_secret_outputs=list(secret_outputs) or None)
+
+        self.connections: dict[str, fabric.Connection] = {}
+        aws_profile = _profile_uuid(AWS_HIGH_CAPACITY_PROFILE if args.bandwidth_mbps >= 1000 else AWS_PROFILE, self)
+        for ac in args.aws_connections:
+            self.connections[ac.name] = fabric.Connection(
+                f"{name}-{ac.name}", name=ac.name, type="IP_VC", bandwidth=args.bandwidth_mbps,
+                notifications=conn_notifications, project=project,
+                redundancy=fabric.ConnectionRedundancyArgs(priority="PRIMARY"),
+                a_side=a_side(ac.router),
+                z_side=fabric.ConnectionZSideArgs(access_point=fabric.ConnectionZSideAccessPointArgs(
+                    type="SP",
+                    # Equinix creates the hosted connection in this AWS account (equinix.md §2a).
+                    authentication_key=args.aws_account_id, seller_region=args.aws_seller_region,
+                    profile=fabric.ConnectionZSideAccessPointProfileArgs(type="L2_PROFILE", uuid=aws_profile),
+                    location=fabric.ConnectionZSideAccessPointLocationArgs(metro_code=metro[ac.router]))),
+                opts=connection_opts())
+        azure_profile = _profile_uuid(AZURE_PROFILE, self)
+        primary: fabric.Connection | None = None
+        for c in sorted(args.azure_connections, key=lambda c: c.priority != "PRIMARY"):
+            redundancy = fabric.ConnectionRedundancyArgs(priority=c.priority)
+            deps: list[pulumi.Resource] = []
+            if c.priority == "SECONDARY":
+                # Azure needs both links under one service key; Equinix pairs them by the primary's
+                # redundancy group (equinix.md §2b).
+                assert primary is not None, "the primary connection comes first"
+                redundancy = fabric.ConnectionRedundancyArgs(
+                    priority="SECONDARY", group=primary.redundancy.apply(lambda r: r.group if r else None))
+                deps = [primary]
+            conn = fabric.Connection(
+                f"{name}-{c.name}", name=c.name, type="IP_VC",
+                # The Equinix connection's speed is the circuit's bandwidth (equinix.md §2b).
+                bandwidth=args.bandwidth_mbps,
+                notifications=conn_notifications, project=project, redundancy=redundancy,
+                a_side=a_side(c.router),
+                z_side=fabric.ConnectionZSideArgs(access_point=fabric.ConnectionZSideAccessPointArgs(
+                    type="SP", authentication_key=pulumi.Output.secret(args.azure_service_key),
+                    peering_type="PRIVATE",
+                    profile=fabric.ConnectionZSideAccessPointProfileArgs(type="L2_PROFILE", uuid=azure_profile),
+                    location=fabric.ConnectionZSideAccessPointLocationArgs(metro_code=metro[c.router]))),
+                opts=connection_opts(deps, ["zSide"]))
+            if c.priority == "PRIMARY":
+                primary = conn
+            self.connections[c.name] = conn
+        first = self.routers[args.routers[0].name]
+        self.router_ids = {k: v.id for k, v in self.routers.items()}
+        self.connection_ids = {k: v.id for k, v in self.connections.items()}
+        self.equinix_asn = first.equinix_asn
+        self.protocols: dict[str, tuple[fabric.RoutingProtocol, fabric.RoutingProtocol]] = {}
+
+    def add_routing(self, sessions: Sequence[SessionRoutingArgs]) -> None:
+        """Step 2: DIRECT then BGP (with MD5 and BFD) on each connection; completes the component."""
+        for s in sessions:
+            conn = self.connections[s.connection]
+            direct = fabric.RoutingProtocol(
+                f"{self.component_name}-{s.direct_name}", name=s.direct_name, type="DIRECT", connection_uuid=conn.id,
+                direct_ipv4=fabric.RoutingProtocolDirectIpv4Args(equinix_iface_ip=s.equinix_address),
+                opts=child(self, depends_on=list(s.depends_on), custom_timeouts=PROTOCOL_TIMEOUTS))
+            bgp = fabric.RoutingProtocol(
+                f"{self.component_name}-{s.bgp_name}", name=s.bgp_name, type="BGP", connection_uuid=conn.id,
+                customer_asn=s.peer_asn,
+                bgp_ipv4=fabric.RoutingProtocolBgpIpv4Args(customer_peer_ip=s.peer_address, enabled=True),
+                # Must equal the key on the cloud side of the session.
+                bgp_auth_key=pulumi.Output.secret(s.auth_key),
+                # The FCR exposes the interval only (its multiplier is Equinix's); the clouds accept
+                # 300 ms and more, and BFD timers negotiate to the slower side.
+                bfd=fabric.RoutingProtocolBfdArgs(enabled=s.bfd_enabled, interval=str(s.bfd_interval_ms)),
+                opts=child(self, depends_on=[direct], custom_timeouts=PROTOCOL_TIMEOUTS,
+                           additional_secret_outputs=["bgpAuthKey"]))
+            self.protocols[s.connection] = (direct, bgp)
+        self.register_outputs({"routerIds": self.router_ids, "connectionIds": self.connection_ids,
+                               "equinixAsn": self.equinix_asn})

@@ -1,0 +1,186 @@
+"""ExpressRoute: the Azure side. Resource group, hub VNet (GatewaySubnet and the private endpoint
+subnet), the circuit with Equinix as provider, its private peering, the ExpressRoute gateway and the
+gateway's connection to the circuit.
+
+Ordering the clouds require (azure.md §1-§3):
+
+* the circuit issues a service key; the exchange's connections use it (caller's concern);
+* the private peering can be configured only once the circuit is *Provisioned* by the provider.
+  The caller passes ``peering`` only when it has seen that state (a readiness gate, see
+  :mod:`stacks.bridge`); the first ``pulumi up`` then builds everything else and the second adds
+  the peering;
+* the gateway connection only after the peering, else Azure creates it in a failed state
+  (Azure/terraform-azurerm-avm-res-network-expressroutecircuit, main.tf);
+* the gateway takes up to 45 minutes to build, so it has long custom timeouts, and it does not
+  depend on the circuit: it builds while the provider provisions.
+
+Everything here is created with standalone child resources (subnets, peering), never the inline
+lists of the parent, which would conflict (azure.md §0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+from pulumi_azure_native import network, resources
+
+from ._common import PROTECT, child
+
+GATEWAY_TIMEOUTS = pulumi.CustomTimeouts(create="75m", update="75m", delete="75m")
+CONNECTION_TIMEOUTS = pulumi.CustomTimeouts(create="30m", update="30m", delete="30m")
+
+
+@dataclass(frozen=True)
+class PrivatePeeringArgs:
+    primary_prefix: str
+    secondary_prefix: str
+    vlan: int
+    #: the FCR's ASN (Equinix-assigned per metro)
+    peer_asn: pulumi.Input[int]
+    #: MD5 key, also set on the FCR's BGP sessions
+    shared_key: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class ExpressRouteArgs:
+    resource_group: str
+    location: str
+    names: Mapping[str, str]  # vnet, gateway, pip, circuit, nsg, endpointSubnet, connection
+    hub_cidr: str
+    gateway_subnet: str
+    endpoint_subnet: str
+    #: SaaS VPC CIDRs: the only sources the endpoint subnet admits
+    saas_cidrs: Sequence[str]
+    endpoint_ports: Sequence[int]
+    peering_location: str
+    tier: str
+    family: str
+    bandwidth_mbps: int
+    gateway_sku: str
+    gateway_public_ip: bool
+    peering: PrivatePeeringArgs | None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class ExpressRoute(pulumi.ComponentResource):
+    """Hub VNet, ExpressRoute circuit, gateway and (once the circuit is provisioned) private peering."""
+
+    resource_group_name: pulumi.Output[str]
+    hub_vnet_id: pulumi.Output[str]
+    endpoint_subnet_id: pulumi.Output[str]
+    circuit_id: pulumi.Output[str]
+    service_key: pulumi.Output[str]
+    """The key Equinix needs; a secret."""
+    provisioning_state: pulumi.Output[str]
+    gateway_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ExpressRouteArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("bridge:azure:ExpressRoute", name, None, opts)
+        tags = dict(args.tags)
+        n = args.names
+        self.resource_group = resources.ResourceGroup(
+            f"{name}-rg", resource_group_name=args.resource_group, location=args.location, tags=tags,
+            opts=child(self, protect=PROTECT))
+        rg = self.resource_group.name
+        self.vnet = network.VirtualNetwork(
+            f"{name}-vnet", resource_group_name=rg, location=args.location, virtual_network_name=n["vnet"],
+            address_space=network.AddressSpaceArgs(address_prefixes=[args.hub_cidr]), tags=tags,
+            opts=child(self, protect=PROTECT))
+        # Azure requires this exact name; a fixed name cannot be replaced create-first.
+        self.gateway_subnet = network.Subnet(
+            f"{name}-gateway-subnet", resource_group_name=rg, virtual_network_name=self.vnet.name,
+            subnet_name="GatewaySubnet", address_prefix=args.gateway_subnet,
+            opts=child(self, delete_before_replace=True))
+        rules = [network.SecurityRuleArgs(
+            name=f"allow-saas-{i}", priority=100 + i, direction="Inbound", access="Allow", protocol="Tcp",
+            source_address_prefix=cidr, source_port_range="*", destination_address_prefix=args.endpoint_subnet,
+            destination_port_ranges=[str(p) for p in args.endpoint_ports],
+            description="SaaS VPC to the private endpoints")
+            for i, cidr in enumerate(args.saas_cidrs)]
+        rules.append(network.SecurityRuleArgs(
+            name="deny-other-inbound", priority=4000, direction="Inbound", access="Deny", protocol="*",
+            source_address_prefix="*", source_port_range="*", destination_address_prefix="*",
+            destination_port_range="*", description="Only the SaaS VPCs reach the endpoints"))
+        self.nsg = network.NetworkSecurityGroup(
+            f"{name}-nsg", resource_group_name=rg, location=args.location, network_security_group_name=n["nsg"],
+            security_rules=rules, tags=tags, opts=child(self))
+        # Subnets of one VNet are created one after another: parallel updates of a VNet conflict.
+        self.endpoint_subnet = network.Subnet(
+            f"{name}-endpoint-subnet", resource_group_name=rg, virtual_network_name=self.vnet.name,
+            subnet_name=n["endpointSubnet"], address_prefix=args.endpoint_subnet,
+            network_security_group=network.NetworkSecurityGroupArgs(id=self.nsg.id),
+            # NSG rules apply to private endpoints only with network policies on (azure.md §6).
+            private_endpoint_network_policies=network.VirtualNetworkPrivateEndpointNetworkPolicies.ENABLED,
+            opts=child(self, depends_on=[self.gateway_subnet], delete_before_replace=True))
+        public_ip: network.PublicIPAddress | None = None
+        if args.gateway_public_ip:
+            # Basic public IPs are retired for ExpressRoute gateways: Standard, static, zone-redundant.
+            public_ip = network.PublicIPAddress(
+                f"{name}-gateway-ip", resource_group_name=rg, location=args.location,
+                public_ip_address_name=n["pip"],
+                sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
+                public_ip_allocation_method=network.IPAllocationMethod.STATIC, zones=["1", "2", "3"], tags=tags,
+                opts=child(self, protect=PROTECT))
+        ip_config = network.VirtualNetworkGatewayIPConfigurationArgs(
+            name="default", subnet=network.SubResourceArgs(id=self.gateway_subnet.id),
+            public_ip_address=network.SubResourceArgs(id=public_ip.id) if public_ip else None,
+            private_ip_allocation_method=network.IPAllocationMethod.DYNAMIC)
+        scale = None
+        if args.gateway_sku == "ErGwScale":
+            scale = network.VirtualNetworkGatewayAutoScaleConfigurationArgs(
+                bounds=network.VirtualNetworkGatewayAutoScaleBoundsArgs(min=1, max=2))
+        self.gateway = network.VirtualNetworkGateway(
+            f"{name}-gateway", resource_group_name=rg, location=args.location,
+            virtual_network_gateway_name=n["gateway"],
+            gateway_type=network.VirtualNetworkGatewayType.EXPRESS_ROUTE,
+            sku=network.VirtualNetworkGatewaySkuArgs(name=args.gateway_sku, tier=args.gateway_sku),
+            ip_configurations=[ip_config], auto_scale_configuration=scale, tags=tags,
+            # After the last subnet: the gateway also updates the VNet.
+            opts=child(self, protect=PROTECT, custom_timeouts=GATEWAY_TIMEOUTS, depends_on=[self.endpoint_subnet]))
+        self.circuit = network.ExpressRouteCircuit(
+            f"{name}-circuit", resource_group_name=rg, location=args.location, circuit_name=n["circuit"],
+            sku=network.ExpressRouteCircuitSkuArgs(name=f"{args.tier}_{args.family}", tier=args.tier,
+                                                   family=args.family),
+            service_provider_properties=network.ExpressRouteCircuitServiceProviderPropertiesArgs(
+                service_provider_name="Equinix", peering_location=args.peering_location,
+                bandwidth_in_mbps=args.bandwidth_mbps),
+            allow_classic_operations=False, tags=tags,
+            # Billed from the moment the key is issued; replacing it means a new key and new Equinix
+            # connections (azure.md §1).
+            opts=child(self, protect=PROTECT, additional_secret_outputs=["serviceKey"]))
+        self.peering: network.ExpressRouteCircuitPeering | None = None
+        self.connection: network.VirtualNetworkGatewayConnection | None = None
+        if args.peering is not None:
+            p = args.peering
+            self.peering = network.ExpressRouteCircuitPeering(
+                f"{name}-private-peering", resource_group_name=rg, circuit_name=self.circuit.name,
+                peering_name="AzurePrivatePeering",
+                peering_type=network.ExpressRoutePeeringType.AZURE_PRIVATE_PEERING,
+                # The SDK types the ASN as a float.
+                peer_asn=pulumi.Output.from_input(p.peer_asn).apply(float),
+                primary_peer_address_prefix=p.primary_prefix, secondary_peer_address_prefix=p.secondary_prefix,
+                vlan_id=p.vlan, shared_key=pulumi.Output.secret(p.shared_key),
+                state=network.ExpressRoutePeeringState.ENABLED,
+                opts=child(self, protect=PROTECT, additional_secret_outputs=["sharedKey"]))
+            self.connection = network.VirtualNetworkGatewayConnection(
+                f"{name}-gateway-connection", resource_group_name=rg, location=args.location,
+                virtual_network_gateway_connection_name=n["connection"],
+                connection_type=network.VirtualNetworkGatewayConnectionType.EXPRESS_ROUTE,
+                virtual_network_gateway1=network.VirtualNetworkGatewayArgs(id=self.gateway.id),
+                # The circuit, not the peering (azure.md §3.5).
+                peer=network.SubResourceArgs(id=self.circuit.id), routing_weight=0, tags=tags,
+                opts=child(self, protect=PROTECT, depends_on=[self.peering], custom_timeouts=CONNECTION_TIMEOUTS))
+        self.resource_group_name = rg
+        self.hub_vnet_id = self.vnet.id
+        self.endpoint_subnet_id = self.endpoint_subnet.id
+        self.circuit_id = self.circuit.id
+        self.service_key = pulumi.Output.secret(self.circuit.service_key.apply(lambda k: k or ""))
+        self.provisioning_state = self.circuit.service_provider_provisioning_state.apply(lambda s: s or "")
+        self.gateway_id = self.gateway.id
+        self.register_outputs({
+            "resourceGroupName": self.resource_group_name, "hubVnetId": self.hub_vnet_id,
+            "endpointSubnetId": self.endpoint_subnet_id, "circuitId": self.circuit_id,
+            "serviceKey": self.service_key, "gatewayId": self.gateway_id,
+        })

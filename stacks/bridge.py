@@ -1,0 +1,255 @@
+"""Compose a bridge stack from its spec and plan: the components, wired in the order the clouds need.
+
+    ExpressRoute (hub, gateway, circuit -> service key)
+      -> CloudRouter (FCRs; connections to AWS and, with the service key, to Azure)
+        -> backbone (TransitGateway or CloudWan) and DirectConnect (DX gateway; per AWS connection:
+           confirm the hosted connection, then the transit VIF)
+          -> CloudRouter.add_routing (DIRECT then BGP on every connection, after its cloud side)
+    PrivateDnsZones (the platforms' private zones on the SaaS VPCs)
+
+The readiness gate: Azure accepts the private peering only once the provider has provisioned the
+circuit. :func:`circuit_state` reads the circuit's state before anything is registered; until it
+says ``Provisioned`` the peering, the gateway connection and the FCR's Azure routing protocols are
+left out and the run says so. The first ``pulumi up`` creates the rest (the Equinix connections
+make Equinix provision the circuit); the second adds the peering. No waiting, no sleeping.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_azure_native as azure_native
+import pulumi_equinix as equinix
+import pulumi_random as random
+
+from components.cloud_router import (
+    AwsConnectionArgs,
+    AzureConnectionArgs,
+    CloudRouter,
+    CloudRouterArgs,
+    RouterArgs,
+    SessionRoutingArgs,
+)
+from components.cloud_wan import CloudWan, CloudWanArgs
+from components.direct_connect import (
+    CloudWanTarget,
+    DirectConnect,
+    DirectConnectArgs,
+    TransitGatewayTarget,
+    TransitVifArgs,
+)
+from components.expressroute import ExpressRoute, ExpressRouteArgs, PrivatePeeringArgs
+from components.private_endpoints import PrivateDnsZones, PrivateDnsZonesArgs
+from components.transit_gateway import TransitGateway, TransitGatewayArgs, VpcAttachmentArgs
+
+from .plan import BgpSession, BridgePlan, KeyRef, plan_bridge, short_name
+from .spec import AZURE_SESSION_KEY_ID, BGP_KEYS_KEY, PLATFORM_PROFILES, PROJECT, BridgeSpec
+
+PROVISIONED = "Provisioned"
+
+
+def base_tags(stack: str, user: dict[str, str] | Any) -> dict[str, str]:
+    """Tags on every taggable resource: which project and stack own it (required by the policy pack)."""
+    return {"project": PROJECT, "stack": stack, "managed-by": "pulumi", **dict(user)}
+
+
+def azure_names(stack: str) -> dict[str, str]:
+    """Azure resource names: fixed (not autonamed), so the readiness gate can look the circuit up."""
+    return {"vnet": f"vnet-hub-{stack}", "gateway": f"ergw-{stack}", "pip": f"pip-ergw-{stack}",
+            "circuit": f"erc-{stack}", "nsg": f"nsg-endpoints-{stack}", "endpointSubnet": "snet-private-endpoints",
+            "connection": f"conn-ergw-{stack}"}
+
+
+def circuit_state(spec: BridgeSpec, provider: pulumi.ProviderResource) -> str:
+    """The circuit's provider provisioning state as Azure reports it now; "" when it does not exist yet."""
+    try:
+        found = azure_native.network.get_express_route_circuit(
+            circuit_name=azure_names(spec.stack)["circuit"], resource_group_name=spec.azure.resource_group,
+            opts=pulumi.InvokeOptions(provider=provider))
+    except Exception as exc:
+        text = str(exc)
+        if any(marker in text for marker in ("NotFound", "not found", "could not be found", "404")):
+            return ""
+        raise pulumi.RunError(f"could not read the state of ExpressRoute circuit "
+                              f"{azure_names(spec.stack)['circuit']}: {text}") from None
+    return found.service_provider_provisioning_state or ""
+
+
+def session_key(spec: BridgeSpec, ref: KeyRef, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+    """A session's MD5 key as a secret: from ``bridge:bgpAuthKeys`` or generated within the
+    provider's rules (letters and digits only, so it is valid on every side of the session)."""
+    if ref.source == "config":
+        supplied = pulumi.Config(PROJECT).require_secret_object("bgpAuthKeys")
+
+        def check(keys: dict[str, str]) -> str:
+            value = str(keys[ref.id])
+            if not ref.min_len <= len(value) <= ref.max_len or (ref.alphanumeric and not value.isalnum()):
+                rule = f"{ref.min_len}-{ref.max_len} characters" + (", letters and digits only"
+                                                                     if ref.alphanumeric else "")
+                raise pulumi.RunError(f"{BGP_KEYS_KEY}.{ref.id}: the key breaks the provider rules ({rule}); "
+                                      f"set a new one with `pulumi config set --secret --path "
+                                      f"'{BGP_KEYS_KEY}.{ref.id}' <key>`")
+            return value
+
+        return pulumi.Output.secret(supplied.apply(check))
+    length = min(32, ref.max_len)
+    password = random.RandomPassword(f"bgp-md5-{ref.id}", length=length, special=False, opts=opts)
+    return pulumi.Output.secret(password.result)
+
+
+def _session_out(s: BgpSession, vlan: Any) -> dict[str, Any]:
+    return {
+        "id": s.id, "router": s.router, "link": str(s.link),
+        "fcr": {"asn": s.fcr.asn, "address": str(s.fcr.address)},
+        "cloud": {"name": s.cloud.name, "asn": s.cloud.asn, "address": str(s.cloud.address)},
+        "vlan": vlan, "bfd": f"{s.bfd.interval_ms} ms x {s.bfd.multiplier}" if s.bfd.enabled else "off",
+        "keepaliveHold": f"{s.timers.keepalive_s}/{s.timers.hold_s} s", "md5": s.key.source,
+        "maxPrefixesFromFcr": s.max_prefixes_from_fcr,
+    }
+
+
+def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, Any]:
+    """Register the bridge's resources and export its outputs; returns the outputs too (for tests)."""
+    plan = plan or plan_bridge(spec)
+    tags = base_tags(spec.stack, spec.tags)
+    aws_provider = aws.Provider("aws", region=spec.aws_region)
+    azure_provider = azure_native.Provider("azure-native", location=spec.azure_location,
+                                           subscription_id=spec.azure_subscription_id)
+    eq_config = pulumi.Config("equinix")
+    equinix_provider = equinix.Provider("equinix", client_id=eq_config.get("clientId"),
+                                        client_secret=eq_config.get_secret("clientSecret"))
+    key_opts = pulumi.ResourceOptions()
+    keys = {}
+    for s in plan.sessions:
+        if s.key.id not in keys:
+            keys[s.key.id] = session_key(spec, s.key, key_opts)
+
+    if plan.fcr_asn_source == "config":
+        fcr_asn: pulumi.Input[int] = plan.fcr_asn
+    else:
+        metro = equinix.fabric.get_metro_output(metro_code=plan.routers[0].metro,
+                                                opts=pulumi.InvokeOutputOptions(provider=equinix_provider))
+        fcr_asn = metro.equinix_asn
+
+    state = circuit_state(spec, azure_provider)
+    provisioned = state == PROVISIONED
+    next_steps: list[str] = []
+    if not provisioned:
+        message = (f"ExpressRoute circuit {azure_names(spec.stack)['circuit']} is "
+                   f"{state or 'not created yet'}, not Provisioned: this run creates the circuit, the hub, the "
+                   "gateway and the Equinix connections (which make Equinix provision the circuit) but not the "
+                   "private peering, the gateway connection or the FCR's Azure BGP sessions. Run `pulumi up` "
+                   "again once the circuit shows Provisioned (`az network express-route show -g "
+                   f"{spec.azure.resource_group} -n {azure_names(spec.stack)['circuit']} --query "
+                   "serviceProviderProvisioningState`).")
+        pulumi.log.warn(message)
+        next_steps.append(message)
+
+    az = spec.azure
+    endpoint_ports = sorted({p for prof in PLATFORM_PROFILES.values() for p in prof.ports})
+    azure_key = keys[AZURE_SESSION_KEY_ID]
+    er = ExpressRoute("expressroute", ExpressRouteArgs(
+        resource_group=az.resource_group, location=spec.azure_location, names=azure_names(spec.stack),
+        hub_cidr=str(plan.hub.cidr), gateway_subnet=str(plan.hub.gateway_subnet),
+        endpoint_subnet=str(plan.hub.endpoint_subnet), saas_cidrs=[str(c) for c in plan.aws_prefixes],
+        endpoint_ports=endpoint_ports, peering_location=az.circuit.peering_location, tier=az.circuit.tier,
+        family=az.circuit.family, bandwidth_mbps=spec.exchange.bandwidth_mbps, gateway_sku=az.gateway_sku,
+        gateway_public_ip=az.gateway_public_ip,
+        peering=PrivatePeeringArgs(
+            primary_prefix=str(plan.azure.primary), secondary_prefix=str(plan.azure.secondary),
+            vlan=plan.azure.vlan, peer_asn=fcr_asn, shared_key=azure_key) if provisioned else None,
+        tags=tags), opts=pulumi.ResourceOptions(provider=azure_provider))
+
+    ex = spec.exchange
+    cr = CloudRouter("exchange", CloudRouterArgs(
+        project_id=ex.project_id, account_number=ex.account_number, notification_emails=ex.notification_emails,
+        package=ex.package, bandwidth_mbps=ex.bandwidth_mbps,
+        routers=[RouterArgs(r.name, r.metro) for r in plan.routers],
+        aws_account_id=spec.aws.account_id, aws_seller_region=spec.aws_region,
+        aws_connections=[AwsConnectionArgs(r.name, r.aws_connection) for r in plan.routers],
+        azure_service_key=er.service_key,
+        azure_connections=[AzureConnectionArgs(plan.azure.primary_router, plan.azure.primary_connection, "PRIMARY"),
+                           AzureConnectionArgs(plan.azure.secondary_router, plan.azure.secondary_connection,
+                                               "SECONDARY")]),
+        opts=pulumi.ResourceOptions(provider=equinix_provider))
+
+    aws_opts = pulumi.ResourceOptions(provider=aws_provider)
+    vpcs = [VpcAttachmentArgs(v.name, v.vpc_id, list(v.subnet_ids), list(v.route_table_ids))
+            for v in spec.aws.vpcs]
+    azure_prefixes = [str(p) for p in plan.azure_prefixes]
+    target: TransitGatewayTarget | CloudWanTarget
+    backbone_out: dict[str, Any] = {}
+    if plan.backbone == "transit-gateway":
+        assert plan.tgw_asn is not None
+        tgw = TransitGateway("backbone", TransitGatewayArgs(plan.tgw_asn, vpcs, azure_prefixes, tags), opts=aws_opts)
+        target = TransitGatewayTarget(tgw.transit_gateway_id, tgw.hybrid_route_table_id, tgw.saas_route_table_id,
+                                      [str(p) for p in plan.aws_prefixes])
+        backbone_out["transitGatewayId"] = tgw.transit_gateway_id
+    else:
+        cn = spec.aws.core_network
+        assert cn is not None
+        wan = CloudWan("backbone", CloudWanArgs(list(cn.asn_ranges), list(cn.edge_locations), spec.aws_region,
+                                                spec.aws.account_id, vpcs, azure_prefixes, tags), opts=aws_opts)
+        target = CloudWanTarget(wan.core_network_id, list(cn.edge_locations))
+        backbone_out["coreNetworkId"] = wan.core_network_id
+    dx = DirectConnect("directconnect", DirectConnectArgs(
+        amazon_side_asn=plan.dxgw_asn, target=target,
+        gateway_name=short_name(f"{spec.stack}-bridge-dxgw", 100),
+        links=[TransitVifArgs(
+            router=link.router, connection_name=link.equinix_connection,
+            exchange_connection=cr.connections[link.equinix_connection], fcr_asn=fcr_asn,
+            amazon_address=str(link.amazon_address), customer_address=str(link.customer_address),
+            auth_key=keys[plan.session(f"{link.router}/aws").key.id], vif_name=link.vif_name)
+            for link in plan.aws_links],
+        tags=tags), opts=aws_opts)
+
+    routing = []
+    for s in plan.sessions:
+        if s.kind == "azure" and er.peering is None:
+            continue  # the readiness gate: after the private peering, next run
+        cloud_side: list[pulumi.Resource] = [dx.vifs[s.router]] if s.kind == "aws" else [er.peering]  # type: ignore[list-item]
+        suffix = "aws" if s.kind == "aws" else ("er-pri" if s.priority == "primary" else "er-sec")
+        routing.append(SessionRoutingArgs(
+            connection=s.equinix_connection,
+            direct_name=short_name(f"{spec.stack}-{s.router}-{suffix}-direct"),
+            bgp_name=short_name(f"{spec.stack}-{s.router}-{suffix}-bgp"),
+            equinix_address=str(s.fcr.address), peer_address=str(s.cloud.ip), peer_asn=s.cloud.asn,
+            auth_key=keys[s.key.id], bfd_enabled=s.bfd.enabled, bfd_interval_ms=s.bfd.interval_ms,
+            depends_on=cloud_side))
+    cr.add_routing(routing)
+
+    zones = PrivateDnsZones("dns", PrivateDnsZonesArgs(
+        zones=list(plan.dns_zones), vpc_ids=[v.vpc_id for v in spec.aws.vpcs], region=spec.aws_region, tags=tags),
+        opts=aws_opts)
+
+    sessions = [_session_out(s, dx.vlans.get(s.router) if s.kind == "aws" else s.vlan) for s in plan.sessions]
+    outputs: dict[str, Any] = {
+        "kind": "bridge",
+        **backbone_out,
+        "directConnectGatewayId": dx.dx_gateway_id,
+        "transitVifIds": dx.vif_ids,
+        "cloudRouterIds": cr.router_ids,
+        "equinixConnectionIds": cr.connection_ids,
+        "fcrAsn": fcr_asn,
+        "expressRouteCircuitId": er.circuit_id,
+        "expressRouteServiceKey": er.service_key,
+        "circuitProvisioned": provisioned,
+        "expressRouteGatewayId": er.gateway_id,
+        "hubVnetId": er.hub_vnet_id,
+        "bgpSessions": sessions,
+        "customerAttachment": {
+            "awsRegion": spec.aws_region, "awsAccountId": spec.aws.account_id,
+            "vpcs": {v.name: {"vpcId": v.vpc_id, "subnetIds": list(v.subnet_ids), "cidr": str(v.cidr)}
+                     for v in spec.aws.vpcs},
+            "saasCidrs": [str(c) for c in plan.aws_prefixes],
+            "azure": {"resourceGroupName": er.resource_group_name, "location": spec.azure_location,
+                      "endpointSubnetId": er.endpoint_subnet_id},
+            "dnsZones": zones.zone_ids,
+        },
+        "nextSteps": next_steps,
+    }
+    for key, value in outputs.items():
+        pulumi.export(key, value)
+    return outputs

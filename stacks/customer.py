@@ -1,0 +1,93 @@
+"""Compose a customer stack: that customer's private endpoints and DNS records, on its bridge.
+
+The bridge's deployed ids (the hub's endpoint subnet, the Route 53 zones) come through a
+StackReference to the bridge stack; what the bridge's config already says (its VPCs, their CIDRs)
+comes from its stack file, so the plan is known before either stack is deployed. A customer stack
+touches nothing of the bridge's but the records it adds to the bridge's zones, and ``pulumi destroy``
+removes exactly one customer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_azure_native as azure_native
+
+from components.private_endpoints import AzureTarget, EndpointArgs, PrivateEndpoints, PrivateEndpointsArgs
+
+from .bridge import base_tags
+from .handoff import handoff_text
+from .plan import CustomerPlan, plan_customer
+from .spec import BridgeSpec, CustomerSpec
+
+
+def bridge_reference_name(bridge_stack: str) -> str:
+    """The fully qualified name of the bridge stack: <organization>/<project>/<stack>."""
+    return f"{pulumi.get_organization()}/{pulumi.get_project()}/{bridge_stack}"
+
+
+def build_customer(spec: CustomerSpec, bridge: BridgeSpec, plan: CustomerPlan | None = None) -> dict[str, Any]:
+    plan = plan or plan_customer(spec, bridge)
+    tags = {**base_tags(spec.stack, bridge.tags), **spec.tags, "customer": spec.id}
+    ref = pulumi.StackReference(bridge_reference_name(spec.bridge_stack))
+    attachment = ref.require_output("customerAttachment")
+    aws_provider = aws.Provider("aws", region=bridge.aws_region)
+    azure_provider = azure_native.Provider("azure-native", location=bridge.azure_location,
+                                           subscription_id=bridge.azure_subscription_id)
+    vpcs = {v.name: v for v in bridge.aws.vpcs}
+    endpoints = []
+    for ep in plan.endpoints:
+        vpc = vpcs[ep.vpc] if ep.vpc else None
+        endpoints.append(EndpointArgs(
+            name=ep.name, platform=ep.platform, kind=ep.kind, service=ep.service, hostnames=list(ep.hostnames),
+            zone=ep.zone, ports=list(ep.ports), group_ids=list(ep.group_ids), request_message=ep.request_message,
+            allowed_cidrs=[str(c) for c in ep.allowed_cidrs], vpc_id=vpc.vpc_id if vpc else None,
+            subnet_ids=list(vpc.subnet_ids) if vpc else [], cluster=ep.cluster, owner_account=ep.owner_account))
+    has_azure = any(ep.cloud == "azure" for ep in plan.endpoints)
+    azure = None
+    if has_azure:
+        azure = AzureTarget(
+            resource_group_name=attachment.apply(lambda a: a["azure"]["resourceGroupName"]),
+            location=bridge.azure_location,
+            subnet_id=attachment.apply(lambda a: a["azure"]["endpointSubnetId"]))
+    def zone_id(zone: str) -> pulumi.Output[str]:
+        return attachment.apply(lambda a: str(a["dnsZones"][zone]))
+
+    zone_ids: dict[str, pulumi.Input[str]] = {
+        zone: zone_id(zone)
+        for zone in sorted({ep.zone for ep in plan.endpoints if ep.zone and ep.zone_owner == "bridge"})}
+    # Each child takes the provider of its own cloud.
+    pe = PrivateEndpoints("endpoints", PrivateEndpointsArgs(
+        customer=spec.id, endpoints=endpoints, azure=azure, zone_ids=zone_ids,
+        customer_zones=list(plan.customer_zones), vpc_ids=[v.vpc_id for v in bridge.aws.vpcs],
+        region=bridge.aws_region, tags=tags),
+        opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "azure-native": azure_provider}))
+
+    by_name = {e.name: e for e in plan.endpoints}
+    endpoint_out: dict[str, dict[str, Any]] = {
+        name: {"endpointId": out.endpoint_id, "address": out.address, "connectionName": out.connection_name,
+               "hostnames": list(by_name[name].hostnames)}
+        for name, out in pe.endpoints.items()}
+    ids: pulumi.Output[Any] = pulumi.Output.from_input({
+        name: {"endpointId": out.endpoint_id, "connectionName": out.connection_name,
+               "privateIp": out.address if by_name[name].cloud == "azure" else ""}
+        for name, out in pe.endpoints.items()})
+
+    def render_handoff(values: dict[str, dict[str, str]]) -> str:
+        return handoff_text(list(plan.endpoints), values, stack=spec.stack, customer=spec.id,
+                            aws_account=bridge.aws.account_id)
+
+    handoff = ids.apply(render_handoff)
+    outputs: dict[str, Any] = {
+        "kind": "customer",
+        "customer": spec.id,
+        "bridgeStack": spec.bridge_stack,
+        "endpoints": endpoint_out,
+        "dnsNames": {h: ep.name for ep in plan.endpoints for h in ep.hostnames},
+        "handoff": handoff,
+    }
+    for key, value in outputs.items():
+        pulumi.export(key, value)
+    return outputs
