@@ -460,7 +460,8 @@ def object_schema(cls: type) -> dict[str, Any]:
     for f, fs in spec_fields(cls):
         sub = dict(fs.kind.schema())
         sub["description"] = fs.doc + (f" {sub['description']}" if "description" in sub else "")
-        if not fs.required and f.default is not None and f.default is not MISSING:
+        if (not fs.required and f.default is not None and f.default is not MISSING
+                and not dataclasses.is_dataclass(f.default)):
             default = f.default
             if isinstance(default, tuple):
                 default = list(default)
