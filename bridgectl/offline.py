@@ -30,7 +30,7 @@ from typing import Any
 
 from stacks.loader import Loaded, load_stack
 from stacks.plan import BridgePlan, CustomerPlan, plan_bridge, plan_customer
-from stacks.problems import ConfigError, Problem
+from stacks.problems import MISSING, ConfigError, Problem
 from stacks.spec import BridgeSpec, CustomerSpec
 
 SECRET = "[secret]"
@@ -92,7 +92,7 @@ class MockContext:
     nic_addresses: dict[str, str] = field(default_factory=dict)
 
 
-def _mocks(ctx: MockContext) -> Any:
+def offline_mocks(ctx: MockContext) -> Any:
     import pulumi
 
     class OfflineMocks(pulumi.runtime.Mocks):
@@ -206,12 +206,12 @@ def fake_call(ctx: MockContext, token: str, args: dict[str, Any]) -> dict[str, A
     return {}
 
 
-class _Recorder:
+class Recorder:
     def __init__(self) -> None:
         self.registrations: list[Registration] = []
 
 
-def _recording_monitor(mocks: Any, recorder: _Recorder) -> Any:
+def recording_monitor(mocks: Any, recorder: Recorder) -> Any:
     from pulumi.runtime import mocks as pmocks
     from pulumi.runtime import rpc
 
@@ -226,7 +226,7 @@ def _recording_monitor(mocks: Any, recorder: _Recorder) -> Any:
                 recorder.registrations.append(Registration(
                     urn=response.urn, type=request.type, name=request.name, parent=request.parent,
                     custom=bool(request.custom), protect=bool(request.protect), provider=request.provider,
-                    inputs=_plain(inputs), depends_on=sorted(set(request.dependencies)),
+                    inputs=plain(inputs), depends_on=sorted(set(request.dependencies)),
                     options={k: v for k, v in {
                         "replaceOnChanges": list(request.replaceOnChanges),
                         "deleteBeforeReplace": bool(request.deleteBeforeReplace),
@@ -243,14 +243,14 @@ def _recording_monitor(mocks: Any, recorder: _Recorder) -> Any:
             recorder.registrations.append(Registration(
                 urn=response.urn, type=request.type, name=request.name, parent=request.parent, custom=True,
                 protect=False, provider=request.provider,
-                inputs=_plain(rpc.deserialize_properties(request.properties, keep_unknowns=True)),
+                inputs=plain(rpc.deserialize_properties(request.properties, keep_unknowns=True)),
                 depends_on=sorted(set(request.dependencies)), options={"read": True}))
             return response
 
     return RecordingMonitor(mocks)
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """Inputs as JSON-able data: secrets shown as [secret], unknowns as [unknown]."""
     from pulumi.runtime import rpc
 
@@ -261,9 +261,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         if rpc._special_sig_key in value:
             return f"[{value.get('urn') or value.get('id') or 'reference'}]"
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
@@ -277,7 +277,8 @@ def stack_config(config: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
 
     def scrub(value: Any, path: str) -> tuple[Any, bool]:
         if isinstance(value, dict) and set(value) == {"secure"}:
-            return f"offline-secret-{_digest(path, n=12)}", True
+            # Letters and digits only, 19 characters: valid wherever a secret of this project goes.
+            return f"offline{_digest(path, n=12)}", True
         if isinstance(value, dict):
             pairs = {k: scrub(v, f"{path}.{k}") for k, v in value.items()}
             return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
@@ -324,9 +325,9 @@ def run_program(project: Path, stack: str, config: dict[str, Any], ctx: MockCont
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    recorder = _Recorder()
-    mocks = _mocks(ctx)
-    monitor = _recording_monitor(mocks, recorder)
+    recorder = Recorder()
+    mocks = offline_mocks(ctx)
+    monitor = recording_monitor(mocks, recorder)
     logger = logging.getLogger(f"bridge.offline.{stack}")
     logger.propagate = False
     capture = _LogCapture()
@@ -346,7 +347,7 @@ def run_program(project: Path, stack: str, config: dict[str, Any], ctx: MockCont
                 out = pulumi.Output.from_input(value)
                 resolved = await out.future(with_unknowns=True)
                 raw[key] = resolved
-                outputs[key] = SECRET if await out.is_secret() else _plain(resolved)
+                outputs[key] = SECRET if await out.is_secret() else plain(resolved)
 
         @pulumi.runtime.test
         def program() -> Any:
@@ -364,8 +365,8 @@ def run_program(project: Path, stack: str, config: dict[str, Any], ctx: MockCont
 
         program()
     except pulumi.RunError as exc:
-        problems = [Problem("program", "", r["message"]) for r in capture.records if r["severity"] == "error"]
-        raise ConfigError(problems or [Problem("program", "", str(exc))]) from None
+        problems = [Problem("program", MISSING, r["message"]) for r in capture.records if r["severity"] == "error"]
+        raise ConfigError(problems or [Problem("program", MISSING, str(exc))]) from None
     finally:
         pulumi.runtime.reset_options()
         logger.removeHandler(capture)

@@ -78,7 +78,7 @@ class DirectConnect(pulumi.ComponentResource):
         self.gateway = aws.directconnect.Gateway(
             f"{name}-dxgw", name=args.gateway_name,
             # The SDK takes the ASN as a string.
-            amazon_side_asn=str(args.amazon_side_asn),
+            amazon_side_asn=str(args.amazon_side_asn), tags=merged_tags(tags, Name=args.gateway_name),
             opts=child(self, protect=PROTECT))
         target = args.target
         if isinstance(target, TransitGatewayTarget):

@@ -18,7 +18,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from . import limits as L
 from .fields import (
@@ -36,6 +36,8 @@ from .fields import (
     unknown_key,
 )
 from .problems import MISSING, ConfigError, Problem, Problems
+
+T = TypeVar("T")
 
 PROJECT = "bridge"
 NS = f"{PROJECT}:"
@@ -424,6 +426,15 @@ def _asn_problems(asn: int, path: str, problems: Problems, *, amazon_side: bool)
                        "pick another private ASN")
 
 
+def _each(items: Iterable[T | None] | None) -> list[tuple[int, T]]:
+    """(index, item) of a parsed list, skipping items that failed to parse.
+
+    A list that failed to parse as a whole is None (its problem is already recorded); the rules then
+    see no items rather than stopping, so every other problem is still reported.
+    """
+    return [(i, item) for i, item in enumerate(items or ()) if item is not None]
+
+
 def _parse_asn_range(text: str) -> tuple[int, int] | None:
     m = re.fullmatch(r"(\d+)-(\d+)", text)
     if not m:
@@ -460,9 +471,7 @@ def _validate_aws(aws: AwsSpec, path: str, region: str | None, problems: Problem
                            'add `coreNetwork: {asnRanges: ["64600-64699"], edgeLocations: [us-east-1]}`')
         else:
             ranges: list[tuple[int, int]] = []
-            for i, text in enumerate(cn.asn_ranges):
-                if text is None:
-                    continue
+            for i, text in _each(cn.asn_ranges):
                 rng = _parse_asn_range(text)
                 if rng is None:
                     continue
@@ -484,27 +493,25 @@ def _validate_aws(aws: AwsSpec, path: str, region: str | None, problems: Problem
                 problems.error(f"{path}.directConnectGatewayAsn", dx,
                                "lies inside coreNetwork.asnRanges; AWS requires the DX gateway ASN outside them",
                                "pick an ASN outside the core network's ranges")
-            edges = [e for e in cn.edge_locations if e]
+            edges = [e for _, e in _each(cn.edge_locations)]
             if ranges and sum(hi - lo + 1 for lo, hi in ranges) < len(edges):
-                problems.error(f"{path}.coreNetwork.asnRanges", list(cn.asn_ranges),
+                problems.error(f"{path}.coreNetwork.asnRanges", [r for _, r in _each(cn.asn_ranges)],
                                f"holds fewer ASNs than the {len(edges)} edge locations", "widen the ranges")
             if region and edges and region not in edges:
-                problems.error(f"{path}.coreNetwork.edgeLocations", list(cn.edge_locations),
+                problems.error(f"{path}.coreNetwork.edgeLocations", edges,
                                f"does not include aws:region {region}, where the VPCs are",
                                f"add {region}")
-    vpcs = [v for v in aws.vpcs if v is not None]
-    _unique([(i, v.name) for i, v in enumerate(aws.vpcs) if v is not None and v.name],
-            f"{path}.vpcs", "name", problems)
-    _unique([(i, v.vpc_id) for i, v in enumerate(aws.vpcs) if v is not None and v.vpc_id],
-            f"{path}.vpcs", "vpcId", problems)
-    for i, v in enumerate(aws.vpcs):
-        if v is not None and v.route_table_ids == ():
+    vpcs = _each(aws.vpcs)
+    _unique([(i, v.name) for i, v in vpcs if v.name], f"{path}.vpcs", "name", problems)
+    _unique([(i, v.vpc_id) for i, v in vpcs if v.vpc_id], f"{path}.vpcs", "vpcId", problems)
+    for i, v in vpcs:
+        if v.route_table_ids == ():
             problems.warn(f"{path}.vpcs[{i}].routeTableIds", [],
                           "is empty: no VPC route toward Azure is created for this VPC",
                           "list the VPC's route tables, or add the routes yourself")
     # The DX gateway advertises the allowed prefixes exactly as listed: at most 200 per association
     # (aws.md Q2, Q4).
-    count = len([v for v in vpcs if v.cidr is not None])
+    count = len([v for _, v in vpcs if v.cidr is not None])
     _budget(f"{path}.vpcs", count, L.AWS_MAX_ALLOWED_PREFIXES_PER_ASSOCIATION,
             "VPC CIDRs advertised by the Direct Connect gateway (allowed prefixes per association)", problems)
 
@@ -528,34 +535,35 @@ def _budget(path: str, count: int, limit: int, what: str, problems: Problems) ->
                       f"limit of {limit} {what}", "plan summarization before it fills up")
 
 
-def _validate_exchange(ex: ExchangeSpec, path: str, problems: Problems) -> None:
-    routers = [r for r in ex.routers if r is not None]
-    _unique([(i, r.name) for i, r in enumerate(ex.routers) if r is not None and r.name],
-            f"{path}.routers", "name", problems)
-    metros = {r.metro for r in routers if r.metro}
+def _validate_exchange(ex: ExchangeSpec, path: str, problems: Problems) -> set[int]:
+    """Rules of the exchange alone; returns the indices of routers whose metro was reported."""
+    routers = _each(ex.routers)
+    _unique([(i, r.name) for i, r in routers if r.name], f"{path}.routers", "name", problems)
     # Both routers feed the one ExpressRoute circuit, whose private peering has one peer ASN; Equinix
     # gives every FCR in a metro the same ASN and different metros different ones (equinix.md §1).
-    if len(metros) > 1:
-        problems.error(f"{path}.routers[1].metro", routers[1].metro,
-                       f"differs from routers[0].metro ({routers[0].metro}); routers that share the "
-                       "ExpressRoute circuit must be in one metro (one peer ASN per circuit)",
-                       f"use metro {routers[0].metro} for both")
-    if len(ex.routers) == 1 and routers:
-        problems.warn(f"{path}.routers", [routers[0].name],
+    with_metro = [(i, r) for i, r in routers if r.metro]
+    reported: set[int] = set()
+    if with_metro:
+        first, r0 = with_metro[0]
+        for i, r in with_metro[1:]:
+            if r.metro != r0.metro:
+                problems.error(f"{path}.routers[{i}].metro", r.metro,
+                               f"differs from routers[{first}].metro ({r0.metro}); routers that share the "
+                               "ExpressRoute circuit must be in one metro (one peer ASN per circuit)",
+                               f"use metro {r0.metro} for both")
+                reported.add(i)
+    # One router is allowed (a lab, a first phase) but carries both ExpressRoute links and the only
+    # transit VIF (equinix.md §2b: primary and secondary connections exist for redundancy).
+    if ex.routers is not None and len(ex.routers) == 1 and routers:
+        problems.warn(f"{path}.routers", [routers[0][1].name],
                       "has a single router: a single point of failure; losing it cuts AWS from Azure",
                       "add a second router in the same metro")
-    slots = [(i, r.link_slot) for i, r in enumerate(ex.routers) if r is not None and r.link_slot is not None]
-    seen_slots: dict[int, int] = {}
-    for i, slot in slots:
-        if slot in seen_slots:
-            problems.error(f"{path}.routers[{i}].linkSlot", slot, f"repeats routers[{seen_slots[slot]}].linkSlot",
-                           "give each router its own slot")
-        seen_slots.setdefault(slot, i)
     # LAB caps every connection at 10 Mbps (Equinix FCR API page; equinix.md §1).
     if ex.package == "LAB" and ex.bandwidth_mbps is not None and ex.bandwidth_mbps > L.LAB_MAX_BANDWIDTH_MBPS:
         problems.error(f"{path}.bandwidthMbps", ex.bandwidth_mbps,
                        f"exceeds the LAB package's {L.LAB_MAX_BANDWIDTH_MBPS} Mbps per connection (and ExpressRoute "
                        "starts at 50 Mbps, so LAB cannot carry this bridge)", "use package STANDARD")
+    # Without BFD a silent failure waits for the BGP hold timers (aws.md Q20-Q21, azure.md §4 rules 16-17).
     if ex.bfd is not None and ex.bfd.enabled is False:
         problems.warn(f"{path}.bfd.enabled", False,
                       "turns BFD off: a silent failure is then detected only by BGP hold timers "
@@ -563,6 +571,7 @@ def _validate_exchange(ex: ExchangeSpec, path: str, problems: Problems) -> None:
                       "keep BFD on")
     if ex.equinix_asn is not None:
         _asn_problems(ex.equinix_asn, f"{path}.equinixAsn", problems, amazon_side=False)
+    return reported
 
 
 def _validate_azure(az: AzureSpec, path: str, routers: list[Router], bandwidth: int | None,

@@ -33,7 +33,8 @@ def _hermetic_environment() -> Iterator[None]:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the project's stack files in a temporary directory, to edit freely."""
-    for name in ["Pulumi.yaml", *(p.name for p in ROOT.glob("Pulumi.*.yaml"))]:
+    # __main__.py too: the offline plan runs the program from the project directory.
+    for name in ["Pulumi.yaml", "__main__.py", *(p.name for p in ROOT.glob("Pulumi.*.yaml"))]:
         shutil.copy(ROOT / name, tmp_path / name)
     return tmp_path
 
