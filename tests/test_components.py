@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pytest
@@ -263,12 +263,16 @@ def _er(peering: bool) -> ExpressRoute:
         peering=PrivatePeeringArgs("192.168.100.0/30", "192.168.100.4/30", 300, 65100,
                                    pulumi.Output.secret("a" * 24)) if peering else None,
         tags=TAGS))
-
-    async def check() -> None:
-        assert await er.service_key.is_secret()
-
-    pulumi.Output.from_input(check())
     return er
+
+
+def test_expressroute_service_key_is_secret() -> None:
+    async def check(er: ExpressRoute) -> bool:
+        assert await er.service_key.is_secret(), "the service key lets anyone connect to the circuit"
+        return True
+
+    run = run_components(lambda: pulumi.Output.from_input(cast(Any, check(_er(peering=False)))))
+    assert run.value is not None
 
 
 def test_expressroute_hub_gateway_circuit_and_peering() -> None:
