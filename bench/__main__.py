@@ -1,0 +1,281 @@
+"""``make bench``: offline plan cost as bridges and customers grow, program start-up, and the BGP
+twin's failover figures over repeated runs. Prints a table and writes bench/results.json.
+
+    python -m bench                 # everything (the twin part needs root and FRR)
+    python -m bench --no-twin       # plan and start-up only
+    python -m bench --twin-runs 5   # runs of the twin (default 5)
+
+Each plan measurement runs in a fresh interpreter, so its imports and peak memory (the child's
+maximum resident set, from wait4) are its own. Figures are reported with the machine they came
+from; the targets are checked here and reported, never asserted in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from .stacks import bridge_config, customer_config, write_project
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results.json"
+
+BRIDGE_CASES = [(r, v) for r in (1, 2) for v in (1, 2, 5, 10, 20)]
+CUSTOMER_CASES = [1, 10, 100]
+
+# Targets of the benchmark issue; reported as met or not.
+TARGET_CUSTOMER_100_SECONDS = 10.0
+TARGET_OVERHEAD_RATIO = 1.5
+TARGET_TWIN_SECONDS = 180.0
+LINEAR_R2 = 0.98
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_kb = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem_kb = int(line.split()[1])
+    except OSError:
+        pass
+    return {"cpu": model or platform.processor(), "cores": os.cpu_count(), "memoryGiB": round(mem_kb / 2**20, 1),
+            "kernel": platform.release(), "python": platform.python_version(), "system": platform.platform()}
+
+
+def measure(args: list[str]) -> tuple[float, str]:
+    """Run ``args`` in a child; return its wall seconds and stdout."""
+    start = time.perf_counter()
+    proc = subprocess.run(args, capture_output=True, cwd=ROOT, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{proc.stderr}")
+    return wall, proc.stdout
+
+
+def measure_rss(args: list[str]) -> tuple[float, float, str]:
+    """Run ``args`` in a child; return its wall seconds, its own peak RSS in MiB and stdout.
+
+    A wrapper process runs the child and reports RUSAGE_CHILDREN's maximum RSS, which is then the
+    child's alone (the parent's own children would mix into it)."""
+    wrapper = ("import resource,subprocess,sys,time;t=time.perf_counter();"
+               "p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
+               "w=time.perf_counter()-t;"
+               "sys.stdout.write(p.stdout);sys.stderr.write(p.stderr);"
+               "sys.stderr.write('\\nBENCH %f %d\\n'%(w,resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss));"
+               "sys.exit(p.returncode)")
+    proc = subprocess.run([sys.executable, "-c", wrapper, *args], capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{proc.stderr}")
+    marker = [line for line in proc.stderr.splitlines() if line.startswith("BENCH ")][-1].split()
+    return float(marker[1]), int(marker[2]) / 1024, proc.stdout
+
+
+def fit(xs: list[float], ys: list[float]) -> dict[str, float]:
+    """Least-squares line y = a + b x with its R^2."""
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
+    a = my - b * mx
+    ss_res = sum((y - (a + b * x)) ** 2 for x, y in zip(xs, ys, strict=True))
+    ss_tot = sum((y - my) ** 2 for y in ys)
+    return {"interceptSeconds": a, "secondsPerUnit": b, "r2": 1 - ss_res / ss_tot if ss_tot else 1.0}
+
+
+def one_case(project: Path, stack: str) -> dict[str, Any]:
+    """A stack's plan as a user runs it (`bridgectl plan --json` in a fresh process: wall time and peak
+    memory), then warm and plain-registration times from the worker."""
+    bridgectl = [sys.executable, "-m", "bridgectl", "-C", str(project), "plan", "--json", stack]
+    walls, peaks = [], []
+    for _ in range(3):
+        wall, rss, _ = measure_rss(bridgectl)
+        walls.append(wall)
+        peaks.append(rss)
+    _, _, out = measure_rss([sys.executable, "-m", "bench.worker", "plan", str(project), stack])
+    return {"processSeconds": statistics.median(walls), "peakMiB": max(peaks), **json.loads(out)}
+
+
+def plan_benchmarks(work: Path) -> dict[str, Any]:
+    rows = []
+    for routers, vpcs in BRIDGE_CASES:
+        name = f"b{routers}r{vpcs}v"
+        project = write_project(work / name, {name: bridge_config(name, routers, vpcs)})
+        rows.append({"case": name, "routers": routers, "vpcs": vpcs, "endpoints": 0, **one_case(project, name)})
+        print(f"  bridge {routers} router(s) {vpcs:>2} VPC(s): {rows[-1]['warmSeconds']:.2f} s", file=sys.stderr)
+    for endpoints in CUSTOMER_CASES:
+        name = f"c{endpoints}"
+        project = write_project(work / name, {"dev": bridge_config("dev", 2, 1),
+                                              f"dev.{name}": customer_config("dev", name, endpoints)})
+        rows.append({"case": name, "routers": 2, "vpcs": 1, "endpoints": endpoints,
+                     **one_case(project, f"dev.{name}")})
+        print(f"  customer {endpoints:>3} endpoint(s): {rows[-1]['warmSeconds']:.2f} s", file=sys.stderr)
+    for row in rows:
+        row["overheadRatio"] = row["warmSeconds"] / row["plainSeconds"]
+    bridges = [r for r in rows if r["endpoints"] == 0]
+    customers = [r for r in rows if r["endpoints"]]
+    fits = {
+        "bridgeByResources": fit([r["registered"] for r in bridges], [r["warmSeconds"] for r in bridges]),
+        "customerByEndpoints": fit([r["endpoints"] for r in customers], [r["warmSeconds"] for r in customers]),
+    }
+    return {"rows": rows, "fits": fits}
+
+
+def startup_benchmarks(repeats: int = 5) -> dict[str, Any]:
+    def median(args: list[str]) -> float:
+        return statistics.median(measure(args)[0] for _ in range(repeats))
+
+    bridgectl = str(Path(sys.executable).parent / "bridgectl")
+    imports = [json.loads(measure([sys.executable, "-m", "bench.worker", "imports"])[1])["programImportSeconds"]
+               for _ in range(repeats)]
+    site = Path(next(p for p in sys.path if p.endswith("site-packages")))
+    pyc = sum(1 for _ in (site / "pulumi_aws").rglob("*.pyc"))
+    return {
+        "interpreterSeconds": median([sys.executable, "-c", "pass"]),
+        "programImportSeconds": statistics.median(imports),
+        "bridgectlHelpSeconds": median([bridgectl, "--help"]),
+        "validateDevSeconds": median([bridgectl, "validate", "-q", "dev"]),
+        "planDevColdProcessSeconds": median([bridgectl, "plan", "--json", "dev"]),
+        "compiledBytecodeFiles": pyc,
+    }
+
+
+def twin_benchmarks(runs: int) -> dict[str, Any]:
+    bridgectl = str(Path(sys.executable).parent / "bridgectl")
+    per_run = []
+    for i in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.run([bridgectl, "twin", "dev", "--json"], capture_output=True, text=True, cwd=ROOT)
+        wall = time.perf_counter() - start
+        if proc.returncode not in (0, 1):
+            return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "twin failed"}
+        result = json.loads(proc.stdout)
+        result["wallSeconds"] = wall
+        per_run.append(result)
+        print(f"  twin run {i + 1}/{runs}: {wall:.0f} s", file=sys.stderr)
+    scenarios: dict[str, dict[str, list[float]]] = {}
+    for result in per_run:
+        for s in result["scenarios"]:
+            entry = scenarios.setdefault(s["name"], {"kind": s["kind"], "detectionMs": [], "outageMs": [],
+                                                     "lostPackets": [], "passed": []})  # type: ignore[dict-item]
+            for key in ("detectionMs", "outageMs", "lostPackets"):
+                if s.get(key) is not None:
+                    entry[key].append(s[key])
+            entry["passed"].append(bool(s["passed"]))
+    summary = {}
+    for name, entry in scenarios.items():
+        summary[name] = {"kind": entry["kind"], "runs": len(entry["passed"]), "allPassed": all(entry["passed"])}
+        for key in ("detectionMs", "outageMs", "lostPackets"):
+            values = entry[key]
+            if values:
+                summary[name][key] = {"median": statistics.median(values), "max": max(values)}
+    extra = {k: statistics.median(r[k] for r in per_run) for k in ("bringUpMs", "convergenceMs")
+             if all(k in r for r in per_run)}
+    return {"runs": runs, "wallSeconds": {"median": statistics.median(r["wallSeconds"] for r in per_run),
+                                          "max": max(r["wallSeconds"] for r in per_run)},
+            **extra, "scenarios": summary}
+
+
+def targets(results: dict[str, Any]) -> dict[str, Any]:
+    rows = results["plan"]["rows"]
+    c100 = next(r for r in rows if r["endpoints"] == 100)
+    worst_ratio = max(r["overheadRatio"] for r in rows)
+    fits = results["plan"]["fits"]
+    out = {
+        "customer100WithinSeconds": {"target": TARGET_CUSTOMER_100_SECONDS, "measured": c100["processSeconds"],
+                                     "met": c100["processSeconds"] <= TARGET_CUSTOMER_100_SECONDS},
+        "componentOverheadRatio": {"target": TARGET_OVERHEAD_RATIO, "measured": worst_ratio,
+                                   "met": worst_ratio <= TARGET_OVERHEAD_RATIO},
+        "linearGrowth": {"target": f"R^2 >= {LINEAR_R2}",
+                         "measured": {k: round(v["r2"], 4) for k, v in fits.items()},
+                         "met": all(v["r2"] >= LINEAR_R2 for v in fits.values())},
+    }
+    twin = results.get("twin") or {}
+    if "wallSeconds" in twin:
+        out["twinRunWithinSeconds"] = {"target": TARGET_TWIN_SECONDS, "measured": twin["wallSeconds"]["max"],
+                                       "met": twin["wallSeconds"]["max"] <= TARGET_TWIN_SECONDS}
+    return out
+
+
+def print_report(results: dict[str, Any]) -> None:
+    m = results["machine"]
+    print(f"Machine: {m['cpu']}, {m['cores']} cores, {m['memoryGiB']} GiB, Linux {m['kernel']}, Python {m['python']}")
+    print("\nOffline plan (warm: the program's modules already imported; process: a fresh `python` incl. imports)")
+    print(f"  {'case':<31}{'resources':>10}{'warm s':>9}{'process s':>11}{'peak MiB':>10}{'plain s':>9}{'ratio':>7}")
+    for r in results["plan"]["rows"]:
+        label = (f"customer, {r['endpoints']} endpoints" if r["endpoints"]
+                 else f"bridge, {r['routers']} router(s), {r['vpcs']} VPC(s)")
+        print(f"  {label:<31}{r['resources']:>10}{r['warmSeconds']:>9.2f}{r['processSeconds']:>11.2f}"
+              f"{r['peakMiB']:>10.0f}{r['plainSeconds']:>9.2f}{r['overheadRatio']:>7.2f}")
+    for name, f in results["plan"]["fits"].items():
+        print(f"  fit {name}: {f['secondsPerUnit'] * 1000:.1f} ms per unit + {f['interceptSeconds']:.2f} s, "
+              f"R^2 {f['r2']:.4f}")
+    s = results["startup"]
+    print("\nStart-up (median of 5)")
+    for key, value in s.items():
+        print(f"  {key:<28}{value:>10.3f}" if isinstance(value, float) else f"  {key:<28}{value:>10}")
+    twin = results.get("twin")
+    if twin and "scenarios" in twin:
+        print(f"\nBGP twin, dev stack, {twin['runs']} runs: wall median {twin['wallSeconds']['median']:.0f} s, "
+              f"max {twin['wallSeconds']['max']:.0f} s")
+        print(f"  {'scenario':<34}{'kind':<14}{'detect ms med/max':>20}{'outage ms med/max':>20}{'lost med/max':>15}")
+        for name, e in twin["scenarios"].items():
+            def mm(key: str, e: dict[str, Any] = e) -> str:
+                v = e.get(key)
+                return f"{v['median']:.0f}/{v['max']:.0f}" if v else "-"
+            print(f"  {name:<34}{e['kind']:<14}{mm('detectionMs'):>20}{mm('outageMs'):>20}{mm('lostPackets'):>15}")
+    elif twin:
+        print(f"\nBGP twin: not measured ({twin.get('error') or twin.get('skipped')})")
+    print("\nTargets")
+    for name, t in results["targets"].items():
+        print(f"  {name:<28}{'met' if t['met'] else 'NOT MET':<9} target {t['target']}, measured {t['measured']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--no-twin", action="store_true", help="skip the BGP twin runs")
+    parser.add_argument("--twin-runs", type=int, default=5, help="twin runs (default 5)")
+    parser.add_argument("-o", "--output", default=str(RESULTS), help="results file (default bench/results.json)")
+    args = parser.parse_args(argv)
+    results: dict[str, Any] = {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
+    work = Path(tempfile.mkdtemp(prefix="bridge-bench-"))
+    try:
+        print("offline plans:", file=sys.stderr)
+        results["plan"] = plan_benchmarks(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("start-up:", file=sys.stderr)
+    results["startup"] = startup_benchmarks()
+    if args.no_twin:
+        results["twin"] = {"skipped": "--no-twin"}
+    elif os.geteuid() != 0 or not Path("/usr/lib/frr/bgpd").exists():
+        results["twin"] = {"skipped": "needs root and FRR (Debian package frr)"}
+    else:
+        print("BGP twin:", file=sys.stderr)
+        results["twin"] = twin_benchmarks(args.twin_runs)
+    results["targets"] = targets(results)
+    Path(args.output).write_text(json.dumps(results, indent=2) + "\n")
+    print_report(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
