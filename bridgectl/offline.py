@@ -53,6 +53,8 @@ class Registration:
     inputs: dict[str, Any]
     depends_on: list[str]
     options: dict[str, Any]
+    #: type aliases the SDK declared (kept for the benchmarks' plain-registration baseline, not shown)
+    alias_types: list[str] = field(default_factory=list)
 
 
 def _digest(*parts: str, n: int = 17) -> str:
@@ -234,7 +236,8 @@ def recording_monitor(mocks: Any, recorder: Recorder) -> Any:
                         "additionalSecretOutputs": list(request.additionalSecretOutputs),
                         "customTimeouts": {k: v for k, v in (("create", timeouts.create), ("update", timeouts.update),
                                                              ("delete", timeouts.delete)) if v},
-                    }.items() if v}))
+                    }.items() if v},
+                    alias_types=[a.spec.type for a in request.aliases if a.HasField("spec") and a.spec.type]))
             return response
 
         def ReadResource(self, request: Any) -> Any:
@@ -369,6 +372,8 @@ def run_program(project: Path, stack: str, config: dict[str, Any], ctx: MockCont
         raise ConfigError(problems or [Problem("program", MISSING, str(exc))]) from None
     finally:
         pulumi.runtime.reset_options()
+        # reset_options keeps the config map: clear it so no other stack's config leaks into a later run.
+        pulumi.runtime.set_all_config({}, [])
         logger.removeHandler(capture)
         asyncio.set_event_loop(None)
         loop.close()
@@ -389,11 +394,21 @@ def _context(loaded: Loaded, bridge: BridgeSpec) -> MockContext:
                        account=bridge.aws.account_id, region=bridge.aws_region, fcr_asn=plan.fcr_asn)
 
 
-def offline_plan(project: Path, stack: str, *, circuit_state: str = "Provisioned") -> dict[str, Any]:
+def duplicate_urns(registrations: list[Registration]) -> list[Problem]:
+    """The engine rejects a program that registers one URN twice; mocks do not, so check here."""
+    counts: dict[str, int] = {}
+    for reg in registrations:
+        counts[reg.urn] = counts.get(reg.urn, 0) + 1
+    return [Problem(urn, count, "is registered more than once (duplicate URN); the engine would reject the "
+                    "program", "give the resources distinct names") for urn, count in counts.items() if count > 1]
+
+
+def offline_plan(project: Path, stack: str, *, circuit_state: str = "Provisioned",
+                 runs: list[ProgramRun] | None = None) -> dict[str, Any]:
     """The offline plan of a stack as JSON-able data:
     ``{"stack", "kind", "resources": [{"urn", "type", "name", "parent", "protect", "inputs", "dependsOn",
     "custom", "provider", "options"}], "outputs", "messages", "notes"}``. Raises ConfigError (bad config,
-    or duplicate URNs)."""
+    or duplicate URNs). ``runs`` collects the program runs themselves (the benchmarks use them)."""
     loaded = load_stack(project, stack)
     spec = loaded.spec
     if isinstance(spec, BridgeSpec):
@@ -414,14 +429,11 @@ def offline_plan(project: Path, stack: str, *, circuit_state: str = "Provisioned
         ctx.nic_addresses = _nic_addresses(plan_customer(spec, bridge_spec), plan_bridge(bridge_spec))
         run = run_program(project, spec.stack, dict(loaded.config), ctx)
         notes = [f"The bridge stack's outputs come from its own offline plan ({bridge_spec.stack})."]
-    seen: dict[str, int] = {}
-    problems = []
-    for reg in run.registrations:
-        seen[reg.urn] = seen.get(reg.urn, 0) + 1
-    for urn, count in seen.items():
-        if count > 1:
-            problems.append(Problem(urn, count, "is registered more than once (duplicate URN); the engine would "
-                                    "reject the program", "give the resources distinct names"))
+        if runs is not None:
+            runs.append(bridge_run)
+    if runs is not None:
+        runs.append(run)
+    problems = duplicate_urns(run.registrations)
     if problems:
         raise ConfigError(problems, loaded.path.name)
     resources = [{
