@@ -21,6 +21,8 @@ import pulumi_aws as aws
 
 from ._common import PROTECT, child, merged_tags
 
+BGP_ASN_MAX = 2_147_483_646
+
 
 @dataclass(frozen=True)
 class TransitGatewayTarget:
@@ -113,10 +115,13 @@ class DirectConnect(pulumi.ComponentResource):
             confirm = aws.directconnect.ConnectionConfirmation(
                 f"{name}-{link.router}-confirm", connection_id=hosted.id, opts=child(self))
             vlan = hosted.vlan_id.apply(int)
+            # bgp_asn holds ASNs up to 2147483646; larger 4-byte ASNs go in bgp_asn_long (aws.md Q17).
+            long_asn = isinstance(link.fcr_asn, int) and link.fcr_asn > BGP_ASN_MAX
             vif = aws.directconnect.TransitVirtualInterface(
                 f"{name}-{link.router}-vif", name=link.vif_name,
-                connection_id=hosted.id, dx_gateway_id=self.gateway.id, vlan=vlan,
-                address_family="ipv4", bgp_asn=link.fcr_asn, bgp_auth_key=pulumi.Output.secret(link.auth_key),
+                connection_id=hosted.id, dx_gateway_id=self.gateway.id, vlan=vlan, address_family="ipv4",
+                bgp_asn=None if long_asn else link.fcr_asn, bgp_asn_long=str(link.fcr_asn) if long_asn else None,
+                bgp_auth_key=pulumi.Output.secret(link.auth_key),
                 amazon_address=link.amazon_address, customer_address=link.customer_address,
                 # 1500: ExpressRoute carries at most 1,400-byte packets anyway (azure.md §3.4).
                 mtu=1500, sitelink_enabled=False,

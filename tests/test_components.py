@@ -389,3 +389,16 @@ def test_children_are_parented(component: str) -> None:
     comp = next(r for r in run.registrations if r.type.endswith(f":{component}"))
     others = [r for r in run.registrations if r is not comp]
     assert others and all(r.parent == comp.urn for r in others)
+
+
+def test_direct_connect_four_byte_fcr_asn_uses_bgp_asn_long() -> None:
+    def build() -> DirectConnect:
+        anchor = pulumi.CustomResource("test:index:Anchor", "exchange-conn", {})
+        return DirectConnect("dx", DirectConnectArgs(
+            amazon_side_asn=64513, target=CloudWanTarget("core-network-1", ["us-east-1"]),
+            gateway_name="t-dxgw", tags=TAGS,
+            links=[TransitVifArgs("fcr-a", "t-fcr-a-aws", anchor, 4_200_000_100, "169.254.100.1/30",
+                                  "169.254.100.2/30", pulumi.Output.secret("k" * 32), "t-fcr-a")]))
+
+    vif = run_components(build).one("aws:directconnect/transitVirtualInterface:TransitVirtualInterface")
+    assert vif.inputs["bgpAsnLong"] == "4200000100" and "bgpAsn" not in vif.inputs
