@@ -171,11 +171,11 @@ def twin_benchmarks(runs: int) -> dict[str, Any]:
         result["wallSeconds"] = wall
         per_run.append(result)
         print(f"  twin run {i + 1}/{runs}: {wall:.0f} s", file=sys.stderr)
-    scenarios: dict[str, dict[str, list[float]]] = {}
+    scenarios: dict[str, dict[str, Any]] = {}
     for result in per_run:
         for s in result["scenarios"]:
             entry = scenarios.setdefault(s["name"], {"kind": s["kind"], "detectionMs": [], "outageMs": [],
-                                                     "lostPackets": [], "passed": []})  # type: ignore[dict-item]
+                                                     "lostPackets": [], "passed": []})
             for key in ("detectionMs", "outageMs", "lostPackets"):
                 if s.get(key) is not None:
                     entry[key].append(s[key])

@@ -326,6 +326,9 @@ def run_program(project: Path, stack: str, config: dict[str, Any], ctx: MockCont
     import pulumi
     from pulumi.runtime import settings
 
+    if not (project / PROGRAM).is_file():
+        raise ConfigError([Problem(str(project / PROGRAM), MISSING, "does not exist: the offline plan runs the "
+                                   "project's Pulumi program", "run bridgectl in the project directory, or pass -C")])
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     recorder = Recorder()

@@ -21,6 +21,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+import yaml
+
 from .problems import MISSING, Problems
 
 T = TypeVar("T")
@@ -42,7 +44,7 @@ class SecretRef:
         return f"[secret {self.path}]"
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -102,7 +104,7 @@ class Str(Kind):
             hint = ""
             if isinstance(raw, int) and not isinstance(raw, bool):
                 hint = "; quote it in YAML so leading zeros and digits are kept"
-            problems.error(path, raw, f"must be a string, not {_type_name(raw)}{hint}", fix)
+            problems.error(path, raw, f"must be a string, not {type_name(raw)}{hint}", fix)
             return None
         if self.min_len is not None and len(raw) < self.min_len:
             problems.error(path, raw, f"is too short: at least {self.min_len} characters", fix)
@@ -141,8 +143,12 @@ class Enum(Kind):
         self.choices = tuple(choices)
 
     def parse(self, raw: Any, path: str, problems: Problems, fix: str = "") -> Any:
-        if raw in self.choices:
+        if isinstance(raw, str) and raw in self.choices:
             return raw
+        if not isinstance(raw, str):
+            problems.error(path, raw, f"must be one of {', '.join(self.choices)}, not {type_name(raw)}",
+                           fix or f"use one of {', '.join(self.choices)}")
+            return None
         close = difflib.get_close_matches(str(raw), self.choices, n=1, cutoff=0.5)
         if not close and isinstance(raw, str):
             close = [c for c in self.choices if c.lower() == raw.lower()]
@@ -177,15 +183,21 @@ class Int(Kind):
                 problems.error(path, raw, "must be an integer, not a quoted string",
                                fix or f"write {raw.strip()} without quotes")
             else:
-                problems.error(path, raw, f"must be an integer, not {_type_name(raw)}", fix)
+                problems.error(path, raw, f"must be an integer, not {type_name(raw)}", fix)
             return None
         if self.choices is not None and raw not in self.choices:
             problems.error(path, raw, f"is not one of {', '.join(map(str, self.choices))}",
                            fix or f"use one of {', '.join(map(str, self.choices))}")
             return None
-        if (self.minimum is not None and raw < self.minimum) or (self.maximum is not None and raw > self.maximum):
+        if self.minimum is not None and self.maximum is not None and not self.minimum <= raw <= self.maximum:
             problems.error(path, raw, f"is outside {self.minimum}-{self.maximum}",
                            fix or f"use a value from {self.minimum} to {self.maximum}")
+            return None
+        if self.minimum is not None and raw < self.minimum:
+            problems.error(path, raw, f"is below {self.minimum}", fix or f"use {self.minimum} or more")
+            return None
+        if self.maximum is not None and raw > self.maximum:
+            problems.error(path, raw, f"is above {self.maximum}", fix or f"use {self.maximum} or less")
             return None
         for check in self.checks:
             reason = check(raw)
@@ -210,7 +222,8 @@ class Bool(Kind):
 
     def parse(self, raw: Any, path: str, problems: Problems, fix: str = "") -> Any:
         if not isinstance(raw, bool):
-            problems.error(path, raw, f"must be true or false, not {_type_name(raw)}", fix)
+            problems.error(path, raw, f"must be true or false, not {type_name(raw)}",
+                           fix or "write true or false, without quotes")
             return None
         return raw
 
@@ -229,7 +242,7 @@ class Cidr(Kind):
 
     def parse(self, raw: Any, path: str, problems: Problems, fix: str = "") -> Any:
         if not isinstance(raw, str):
-            problems.error(path, raw, f"must be a CIDR string such as 10.10.0.0/16, not {_type_name(raw)}", fix)
+            problems.error(path, raw, f"must be a CIDR string such as 10.10.0.0/16, not {type_name(raw)}", fix)
             return None
         if "/" not in raw:
             problems.error(path, raw, "is not a valid CIDR: the prefix length is missing",
@@ -252,7 +265,8 @@ class Cidr(Kind):
         if not self.min_prefix <= net.prefixlen <= self.max_prefix:
             want = (f"/{self.min_prefix}" if self.min_prefix == self.max_prefix
                     else f"/{self.min_prefix} to /{self.max_prefix}")
-            problems.error(path, raw, f"has prefix length /{net.prefixlen}; {want} is required", fix)
+            problems.error(path, raw, f"has prefix length /{net.prefixlen}; {want} is required",
+                           fix or f"use a network of {want}")
             return None
         return net
 
@@ -278,7 +292,7 @@ class Secret(Kind):
             problems.error(path, "[redacted]", "is in clear text; BGP keys and other secrets must be encrypted",
                            fix or f"remove it and run `pulumi config set --secret --path '{path}' <value>`")
             return None
-        problems.error(path, raw, f"must be a secret (a `secure:` value), not {_type_name(raw)}",
+        problems.error(path, raw, f"must be a secret (a `secure:` value), not {type_name(raw)}",
                        fix or f"run `pulumi config set --secret --path '{path}' <value>`")
         return None
 
@@ -304,13 +318,15 @@ class ListOf(Kind):
 
     def parse(self, raw: Any, path: str, problems: Problems, fix: str = "") -> Any:
         if not isinstance(raw, list):
-            problems.error(path, raw, f"must be a list, not {_type_name(raw)}",
+            problems.error(path, raw, f"must be a list, not {type_name(raw)}",
                            fix or "write it as a YAML list: [a, b] or one `- item` per line")
             return None
         if len(raw) < self.min_items:
-            problems.error(path, raw, f"has {len(raw)} item(s); at least {self.min_items} required", fix)
+            problems.error(path, raw, f"has {len(raw)} item(s); at least {self.min_items} required",
+                           fix or f"list at least {self.min_items}")
         if self.max_items is not None and len(raw) > self.max_items:
-            problems.error(path, f"{len(raw)} items", f"has more than the {self.max_items} items allowed", fix)
+            problems.error(path, f"{len(raw)} items", f"has more than the {self.max_items} items allowed",
+                           fix or f"keep at most {self.max_items}")
         out = []
         seen: dict[Any, int] = {}
         for i, item in enumerate(raw):
@@ -339,9 +355,10 @@ class MapOf(Kind):
 
     noun = "a mapping"
 
-    def __init__(self, value: Kind, *, key: Str | None = None) -> None:
+    def __init__(self, value: Kind, *, key: Str | None = None, value_fix: str = "") -> None:
         self.value = value
         self.key = key or Str()
+        self.value_fix = value_fix
 
     def parse(self, raw: Any, path: str, problems: Problems, fix: str = "") -> Any:
         if isinstance(raw, dict) and set(raw) == {"secure"}:
@@ -349,14 +366,15 @@ class MapOf(Kind):
                            fix or f"set each entry with `pulumi config set --path '{path}.<name>'`")
             return None
         if not isinstance(raw, dict):
-            problems.error(path, raw, f"must be a mapping, not {_type_name(raw)}", fix)
+            problems.error(path, raw, f"must be a mapping, not {type_name(raw)}",
+                           fix or "write `name: value` lines indented under it")
             return None
         out = {}
         for k, v in raw.items():
             sub = f"{path}.{k}"
-            if self.key.parse(str(k), sub, problems) is None:
+            if self.key.parse(str(k), sub, problems, "rename the key") is None:
                 continue
-            parsed = self.value.parse(v, sub, problems)
+            parsed = self.value.parse(v, sub, problems, self.value_fix)
             if parsed is not None:
                 out[str(k)] = parsed
         return out
@@ -409,10 +427,23 @@ def _example_text(fs: FieldSpec) -> str:
     return f"{fs.key}: {fs.example!r}".replace("'", "")
 
 
-def unknown_key(path: str, key: str, value: Any, known: Sequence[str], problems: Problems) -> None:
+def unknown_key(path: str, key: str, value: Any, known: Sequence[str], problems: Problems) -> str | None:
+    """Report an unknown key with a "did you mean"; return the known key it probably means."""
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     fix = f"did you mean {close[0]}?" if close else f"known keys here: {', '.join(known)}"
     problems.error(path, value, "is not a known key", fix)
+    return close[0] if close else None
+
+
+def _fix_from_example(problems: Problems, start: int, path: str, fs: FieldSpec) -> None:
+    """Give the problems of this field (or its list items) that have no fix one: the field's example."""
+    if fs.example is None:
+        return
+    for n in range(start, len(problems.items)):
+        p = problems.items[n]
+        item = p.path[len(path) + 1:-1] if p.path.startswith(f"{path}[") and p.path.endswith("]") else ""
+        if not p.fix and (p.path == path or item.isdigit()):
+            problems.items[n] = dataclasses.replace(p, fix=f"write it like `{_example_text(fs)}`")
 
 
 class Obj(Kind):
@@ -428,23 +459,32 @@ class Obj(Kind):
         fields = spec_fields(self.cls)
         if not isinstance(raw, dict) or set(raw) == {"secure"}:
             keys = ", ".join(fs.key for _, fs in fields)
-            problems.error(path, raw, f"must be a mapping with keys {keys}, not {_type_name(raw)}", fix)
+            what = "a secret" if isinstance(raw, dict) else type_name(raw)
+            problems.error(path, raw, f"must be a mapping, not {what}",
+                           fix or f"write its keys ({keys}) as `key: value` lines indented under it")
             return None
         known = [fs.key for _, fs in fields]
+        meant: set[str] = set()  # keys a misspelt key probably means: reported once, as the typo
         for key, value in raw.items():
             if key not in known:
-                unknown_key(f"{path}.{key}", str(key), value, known, problems)
+                close = unknown_key(f"{path}.{key}", str(key), value, known, problems)
+                if close is not None and close not in raw:
+                    meant.add(close)
         values: dict[str, Any] = {}
         for f, fs in fields:
             sub = f"{path}.{fs.key}"
             if fs.key not in raw:
-                if fs.required:
+                if fs.required and fs.key not in meant:
                     problems.error(sub, MISSING, "is required", fs.fix or f"add `{_example_text(fs)}`")
+                    values[f.name] = None
+                elif fs.required:
                     values[f.name] = None
                 else:
                     values[f.name] = f.default
                 continue
+            start = len(problems.items)
             values[f.name] = fs.kind.parse(raw[fs.key], sub, problems, fs.fix)
+            _fix_from_example(problems, start, sub, fs)
         obj = self.cls(**values)
         if self.validate is not None:
             self.validate(obj, path, problems)
@@ -452,6 +492,17 @@ class Obj(Kind):
 
     def schema(self) -> dict[str, Any]:
         return object_schema(self.cls)
+
+
+def _example_value(example: Any) -> Any:
+    """An example as the value it stands for: examples are written as YAML text (``[subnet-...]``,
+    ``"111122223333"``) for messages, but a schema's examples are values editors insert."""
+    if not isinstance(example, str):
+        return example
+    try:
+        return yaml.safe_load(example)
+    except yaml.YAMLError:
+        return example
 
 
 def object_schema(cls: type) -> dict[str, Any]:
@@ -469,7 +520,7 @@ def object_schema(cls: type) -> dict[str, Any]:
                 default = str(default)
             sub["default"] = default
         if fs.example is not None:
-            sub["examples"] = [fs.example]
+            sub["examples"] = [_example_value(fs.example)]
         props[fs.key] = sub
         if fs.required:
             required.append(fs.key)

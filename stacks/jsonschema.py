@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .fields import object_schema
+from .fields import Secret, object_schema
 from .spec import (
     BGP_KEYS_KEY,
     BRIDGE_SECTIONS,
     CUSTOMER_KEY,
     OPTIONAL_BRIDGE_KEYS,
     PROVIDER_KEYS,
+    SECRET_CONFIG_KEYS,
     TAGS_KEY,
     _CustomerBody,
 )
@@ -23,6 +24,9 @@ from .spec import (
 
 def _provider_props(required: bool) -> tuple[dict[str, Any], list[str]]:
     props = {k: {**v.schema(), "description": f"Provider setting {k}."} for k, v in PROVIDER_KEYS.items()}
+    # Provider credentials only ever as `secure:` values (validation rejects them in clear text).
+    props.update({k: {**Secret().schema(), "description": f"Provider credential {k}; set it with "
+                      "`pulumi config set --secret`."} for k in SECRET_CONFIG_KEYS})
     return props, (list(PROVIDER_KEYS) if required else [])
 
 

@@ -27,9 +27,9 @@ IANA_RESERVED_ASN_RANGES: tuple[tuple[int, int], ...] = (
     (0, 0), (23456, 23456), (64496, 64511), (65535, 65551), (4_294_967_295, 4_294_967_295),
 )
 
-# Equinix reserves 64600 and 4200000000-4200000002 for itself. Source: Equinix FCR BGP page
-# (docs.equinix.com .../FCR-bgp.htm, equinix.md §1).
-EQUINIX_RESERVED_ASNS: frozenset[int] = frozenset({64600, 4_200_000_000, 4_200_000_001, 4_200_000_002})
+# Equinix reserves 64600 and 4200000000-4200000002 for itself, and refuses 112 (AS112, the
+# anycast sink) as a peer ASN. Source: Equinix FCR BGP page (docs.equinix.com .../FCR-bgp.htm, equinix.md §1).
+EQUINIX_RESERVED_ASNS: frozenset[int] = frozenset({112, 64600, 4_200_000_000, 4_200_000_001, 4_200_000_002})
 
 # AWS's own public ASN, used in the Direct Connect BGP communities 7224:xxxx (aws.md Q19).
 AWS_PUBLIC_ASN = 7224

@@ -14,13 +14,16 @@ from typing import Any
 
 import yaml
 
+from .fields import type_name
 from .problems import MISSING, ConfigError, Problem, Problems
 from .spec import (
+    CUSTOMER_KEY,
     BridgeSpec,
     CustomerSpec,
     Spec,
     check_customer_against_bridge,
     parse_config,
+    stack_kind,
 )
 
 PROJECT_FILE = "Pulumi.yaml"
@@ -63,7 +66,11 @@ def find_project_dir(start: Path | None = None) -> Path | None:
 
 def project_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     if explicit:
-        return Path(explicit).resolve()
+        path = Path(explicit).resolve()
+        if not path.is_dir():
+            raise ConfigError([Problem("--project-dir", str(explicit), "is not a directory",
+                                       "name the directory that holds Pulumi.yaml")])
+        return path
     env = os.environ.get("BRIDGE_PROJECT_DIR")
     if env:
         return Path(env).resolve()
@@ -101,43 +108,62 @@ def read_yaml(path: Path) -> Any:
         hint = f"existing stacks: {', '.join(stacks)}" if stacks else "create it (see docs/stack-config.md)"
         raise ConfigError([Problem(str(path), MISSING, "does not exist", hint)]) from None
     except IsADirectoryError:
-        raise ConfigError([Problem(str(path), MISSING, "is a directory, not a stack file", "")]) from None
-    except (PermissionError, UnicodeDecodeError, OSError) as exc:
-        raise ConfigError([Problem(str(path), MISSING, f"cannot be read: {exc}", "")]) from None
+        raise ConfigError([Problem(str(path), MISSING, "is a directory, not a stack file",
+                                   "name a stack (dev, dev.acme) or its Pulumi.<stack>.yaml file")]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([Problem(str(path), MISSING, f"is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+                                   f"offset {exc.start})", "save the file as UTF-8")]) from None
+    except OSError as exc:
+        raise ConfigError([Problem(str(path), MISSING, f"cannot be read: {exc.strerror or exc}",
+                                   "check the file's permissions")]) from None
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)
+    except RecursionError:
+        # PyYAML composes nested collections recursively; thousands of levels exhaust the stack.
+        raise ConfigError([Problem(source, MISSING, "is not valid YAML: collections nested too deeply",
+                                   "a stack file nests a few levels; check the brackets")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
         problem = f"{exc.problem}" if exc.problem else str(exc)
-        fix = ("keep each key once" if "duplicate key" in problem
-               else "fix the YAML syntax (indentation, colons, quotes)")
+        if "duplicate key" in problem:
+            fix = "keep each key once"
+        elif "constructor" in problem:
+            fix = "remove the tag: a stack file holds plain YAML values"
+        else:
+            fix = "fix the YAML syntax (indentation, colons, quotes)"
         raise ConfigError([Problem(f"{source} {where}", MISSING, f"is not valid YAML: {problem}", fix)]) from None
+    except yaml.reader.ReaderError as exc:
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise ConfigError([Problem(source, MISSING, f"is not valid YAML: {exc.reason} (character {char:#06x} "
+                                   f"at offset {exc.position})", "remove the control character")]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([Problem(source, MISSING, f"is not valid YAML: {exc}", "fix the YAML syntax")]) from None
+        reason = " ".join(str(exc).split())
+        raise ConfigError([Problem(source, MISSING, f"is not valid YAML: {reason}", "fix the YAML syntax")]) from None
 
 
 def read_stack_config(path: Path) -> dict[str, Any]:
     """The ``config:`` mapping of a stack file."""
     data = read_yaml(path)
     problems = Problems()
+    # Problems of the file as a whole name the file once, as their key path.
     if data is None:
-        problems.error(path.name, MISSING, "is empty", "start from Pulumi.dev.yaml or docs/stack-config.md")
-    elif not isinstance(data, dict):
-        problems.error(path.name, MISSING, f"must be a mapping with a config: key, not a {type(data).__name__}",
-                       "start the file with `config:`")
-    else:
-        for key in data:
-            if key not in STACK_FILE_KEYS:
-                problems.error(str(key), data[key], "is not a stack file key",
-                               "put configuration under config:")
-        if "config" not in data:
-            problems.error("config", MISSING, "is required", "start the file with `config:`")
-        elif not isinstance(data["config"], dict):
-            problems.error("config", data["config"], "must be a mapping of config keys", "")
+        raise ConfigError([Problem(path.name, MISSING, "is empty",
+                                   "start from Pulumi.dev.yaml or docs/stack-config.md")])
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(path.name, MISSING,
+                                   f"must be a mapping with a config: key, not {type_name(data)}",
+                                   "start the file with `config:`")])
+    for key in data:
+        if key not in STACK_FILE_KEYS:
+            problems.error(str(key), data[key], "is not a stack file key", "put configuration under config:")
+    if "config" not in data:
+        problems.error("config", MISSING, "is required", "start the file with `config:`")
+    elif not isinstance(data["config"], dict):
+        problems.error("config", data["config"], "must be a mapping of config keys",
+                       "indent `key: value` lines under config:")
     if problems:
         raise ConfigError(problems.items, path.name)
-    assert isinstance(data, dict)
     config = data["config"]
     assert isinstance(config, dict)
     return config
@@ -163,29 +189,56 @@ def load_stack(project: Path, name: str, *, check_siblings: bool = True) -> Load
     config = read_stack_config(path)
     spec, warnings = parse_config(stack, config, source=path.name)
     if isinstance(spec, CustomerSpec):
-        problems = Problems()
-        bridge = _load_bridge_for(project, spec, problems)
-        siblings: dict[str, CustomerSpec] = {}
-        if check_siblings:
-            for other in list_stacks(path.parent):
-                if other == stack or not other.startswith(spec.bridge_stack + ".") or other.count(".") != 1:
-                    continue
-                try:
-                    other_spec, _ = parse_config(other, read_stack_config(stack_file(path.parent, other)))
-                except ConfigError:
-                    continue  # its own validation reports its problems
-                if isinstance(other_spec, CustomerSpec):
-                    siblings[other] = other_spec
-        check_customer_against_bridge(spec, bridge, siblings, problems)
-        if problems:
-            raise ConfigError(problems.items, path.name)
-        warnings = warnings + problems.warnings
+        # The bridge is the one beside this file (a file given by path belongs to its own directory).
+        _, more = check_customer(path.parent, spec, check_siblings=check_siblings, source=path.name)
+        warnings = warnings + more
     return Loaded(spec, warnings, path, config)
 
 
-def _load_bridge_for(project: Path, customer: CustomerSpec, problems: Problems) -> BridgeSpec | None:
-    from .spec import CUSTOMER_KEY
+def check_customer(project: Path, spec: CustomerSpec, *, check_siblings: bool = True,
+                   source: str = "") -> tuple[BridgeSpec, list[Problem]]:
+    """Check a customer against its bridge stack (which must exist and be valid) and the bridge's
+    other customers (ids and hostnames are unique per bridge); return the bridge and any warnings."""
+    problems = Problems()
+    bridge = _load_bridge_for(project, spec, problems)
+    siblings: dict[str, CustomerSpec] = {}
+    if check_siblings:
+        for other in list_stacks(project):
+            if other == spec.stack or not other.startswith(spec.bridge_stack + ".") or other.count(".") != 1:
+                continue
+            other_spec = _sibling_spec(project, other)
+            if other_spec is not None:
+                siblings[other] = other_spec
+    check_customer_against_bridge(spec, bridge, siblings, problems)
+    if problems or bridge is None:
+        raise ConfigError(problems.items, source)
+    return bridge, problems.warnings
 
+
+def _sibling_spec(project: Path, stack: str) -> CustomerSpec | None:
+    """Another customer stack of the same bridge, for the rules across customers; None if unreadable.
+
+    Its own problems are its own validation's business. A copy whose file name no longer matches its
+    id (the usual way two customers end up with one id) is still read, under the name it declares.
+    """
+    try:
+        config = read_stack_config(stack_file(project, stack))
+    except ConfigError:
+        return None
+    body = config.get(CUSTOMER_KEY)
+    names = [stack]
+    if isinstance(body, dict) and isinstance(body.get("bridgeStack"), str) and isinstance(body.get("id"), str):
+        names.append(f"{body['bridgeStack']}.{body['id']}")
+    for name in names:
+        try:
+            spec, _ = parse_config(name, config)
+        except ConfigError:
+            continue
+        return spec if isinstance(spec, CustomerSpec) else None
+    return None
+
+
+def _load_bridge_for(project: Path, customer: CustomerSpec, problems: Problems) -> BridgeSpec | None:
     path = stack_file(project, customer.bridge_stack)
     key = f"{CUSTOMER_KEY}.bridgeStack"
     if not path.is_file():
@@ -194,13 +247,15 @@ def _load_bridge_for(project: Path, customer: CustomerSpec, problems: Problems) 
                        f"use one of {', '.join(existing)}" if existing else "create the bridge stack first")
         return None
     try:
-        spec, _ = parse_config(customer.bridge_stack, read_stack_config(path), source=path.name)
+        config = read_stack_config(path)
+        if stack_kind(config, customer.bridge_stack) == "customer":
+            problems.error(key, customer.bridge_stack, "names a customer stack, not a bridge stack",
+                           "name the bridge stack this customer attaches to")
+            return None
+        spec, _ = parse_config(customer.bridge_stack, config, source=path.name)
     except ConfigError:
         problems.error(key, customer.bridge_stack, f"names a bridge stack that is not valid ({path.name})",
                        f"run `bridgectl validate {customer.bridge_stack}` and fix it first")
         return None
-    if not isinstance(spec, BridgeSpec):
-        problems.error(key, customer.bridge_stack, "names a customer stack, not a bridge stack",
-                       "name the bridge stack this customer attaches to")
-        return None
+    assert isinstance(spec, BridgeSpec)  # stack_kind said bridge
     return spec

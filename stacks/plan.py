@@ -11,7 +11,8 @@ Conventions (with their sources):
   conventions"; Terraform-Projects-Vipin/FCR-2-AWS tfvars).
 * ExpressRoute private peering: two /30s (one /29) from ``azureLinkPool``, primary then secondary;
   on each the provider side (the FCR) takes the first usable address, Microsoft the second
-  (MicrosoftDocs expressroute-routing.md; azure.md §2 "Address rules").
+  (MicrosoftDocs expressroute-routing.md; azure.md §2 "Address rules"). The router whose name sorts
+  first carries the primary.
 * Allocation is stable: a router's /30 slot derives from its name (or an explicit ``linkSlot``),
   never from its position, so adding, removing or reordering routers, VPCs or prefixes never
   renumbers an existing link.
@@ -256,8 +257,12 @@ def plan_bridge(spec: BridgeSpec) -> BridgePlan:
     tier_limit = L.AZURE_MAX_PREFIXES_BY_TIER[az.circuit.tier]
 
     routers = list(ex.routers)
-    primary_router = routers[0].name
-    secondary_router = routers[1].name if len(routers) > 1 else routers[0].name
+    # The router whose name sorts first takes the primary ExpressRoute link, the other the secondary:
+    # a choice by name, not by list position, so reordering the routers never moves a link (and its
+    # Equinix connection) to the other router. A single router carries both.
+    by_name = sorted(routers, key=lambda r: r.name)
+    primary_router = by_name[0].name
+    secondary_router = by_name[-1].name
     router_plans = []
     aws_links = []
     sessions: list[BgpSession] = []

@@ -54,7 +54,8 @@ class Problem:
         text = f"{self.severity.value}: {where}{self.path}: {shown}{self.reason}"
         if self.fix:
             text += f" (fix: {self.fix})"
-        return text
+        # One problem, one line: a key or a parser message may hold line breaks of its own.
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class Problems:
@@ -68,6 +69,15 @@ class Problems:
 
     def warn(self, path: str, value: Any, reason: str, fix: str = "") -> None:
         self.items.append(Problem(path, value, reason, fix, Severity.WARNING))
+
+    def at(self, path: str) -> bool:
+        """Whether an error was already recorded at ``path`` or below it.
+
+        A value that failed to parse is None in the spec, like an absent optional key; rules that
+        would call it missing ask here first, so one mistake is reported once.
+        """
+        return any(p.severity is Severity.ERROR and (p.path == path or p.path.startswith((f"{path}.", f"{path}[")))
+                   for p in self.items)
 
     @property
     def errors(self) -> list[Problem]:

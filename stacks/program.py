@@ -17,6 +17,7 @@ from typing import Any
 
 import pulumi
 
+from .loader import check_customer
 from .problems import ConfigError
 from .spec import BridgeSpec, CustomerSpec, Spec, parse_config
 
@@ -56,20 +57,16 @@ def load_runtime_spec() -> Spec:
     return spec
 
 
-def _load_bridge_file(name: str) -> BridgeSpec:
-    """A customer stack's bridge, from its stack file beside this program (cwd is the project)."""
-    from .loader import load_stack
-
-    spec = load_stack(Path.cwd(), name, check_siblings=False).spec
-    if not isinstance(spec, BridgeSpec):
-        raise ConfigError([])
-    return spec
-
-
 def main() -> None:
     try:
         spec = load_runtime_spec()
-        bridge = _load_bridge_file(spec.bridge_stack) if isinstance(spec, CustomerSpec) else None
+        bridge = None
+        if isinstance(spec, CustomerSpec):
+            # The same checks as `bridgectl validate`: the bridge stack beside this program (the
+            # working directory is the project) and the bridge's other customers.
+            bridge, warnings = check_customer(Path.cwd(), spec, source=f"Pulumi.{spec.stack}.yaml")
+            for warning in warnings:
+                pulumi.log.warn(warning.line())
     except ConfigError as exc:
         for problem in exc.problems:
             pulumi.log.error(problem.line(exc.source))

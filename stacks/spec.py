@@ -14,6 +14,7 @@ where it comes from; the numbers live in :mod:`stacks.limits`.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
@@ -44,27 +45,40 @@ NS = f"{PROJECT}:"
 
 # --- formats ------------------------------------------------------------------------------------
 
+# Azure subscription ids and Equinix Fabric project ids (`project_id`, equinix.md §1) are UUIDs.
 UUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-# AWS resource ids: a prefix and 8 or 17 lowercase hex digits (the short form predates 2018).
+# AWS resource ids: a prefix and 8 or 17 lowercase hex digits (the short form predates 2018); the
+# transit gateway attachment and the VPC routes take them as given (aws.md §1.1).
 VPC_ID_RE = r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})"
 SUBNET_ID_RE = r"subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})"
 RTB_ID_RE = r"rtb-(?:[0-9a-f]{8}|[0-9a-f]{17})"
+# The AWS account id is 12 digits; Equinix passes it as the hosted connection's authentication key
+# (aws.md §3.2), so it is quoted to keep leading zeros.
 ACCOUNT_ID_RE = r"\d{12}"
 AWS_REGION_RE = r"[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d"
 AZURE_LOCATION_RE = r"[a-z]+[a-z0-9]*"
+# Names the bridge puts into resource names (VPCs, endpoints, customer ids): DNS-label-like, so they
+# fit every provider's naming rules.
 NAME_RE = r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?"
+# Fabric metro codes are two capital letters: SV, DC, NY (equinix.md §0, `metro_code`).
 METRO_RE = r"[A-Z]{2}"
 EMAIL_RE = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 # Azure resource group names: 1-90 of letters, digits, _ - . ( ), not ending in a period.
 RESOURCE_GROUP_RE = r"[-\w.()]{0,89}[-\w()]"
+# DNS labels (RFC 1123): private zone records take the hostnames as written (azure.md §5.1, §6).
 HOSTNAME_LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+# A VPC endpoint service name, com.amazonaws.vpce.<region>.vpce-svc-<17 hex> (aws.md §5.1-5.2).
 VPCE_SERVICE_RE = r"com\.amazonaws\.vpce\.([a-z]{2}(?:-gov)?-[a-z]+-\d)\.vpce-svc-[0-9a-f]{17}"
-# An Azure Private Link service alias: <prefix>.<guid>.<region>.azure.privatelinkservice
-PLS_ALIAS_RE = r"[A-Za-z0-9-]{1,80}\.[0-9a-fA-F-]{36}\.[a-z0-9]+\.azure\.privatelinkservice"
+# An Azure Private Link service alias, <prefix>.<guid>.<region>.azure.privatelinkservice; the azurerm
+# provider knows an alias by its suffix alone, and Snowflake's examples show one without the GUID
+# (azure.md §5.1, §5.2), so the GUID is optional.
+PLS_ALIAS_RE = r"[A-Za-z0-9-]{1,80}(?:\.[0-9a-fA-F-]{36})?\.[a-z0-9-]+\.azure\.privatelinkservice"
 PLS_ID_RE = (rf"/subscriptions/{UUID_RE}/resourceGroups/[-\w.()]+/providers/"
              r"Microsoft\.Network/privateLinkServices/[-\w.]+")
 DATABRICKS_WS_RE = (rf"/subscriptions/{UUID_RE}/resourceGroups/[-\w.()]+/providers/"
                     r"Microsoft\.Databricks/workspaces/[-\w.]+")
+# An Azure Databricks front-end private endpoint targets the workspace's resource id (azure.md §5.3).
+# A Redshift cluster identifier: lowercase, starting with a letter, at most 63 characters (aws.md §5.4).
 REDSHIFT_CLUSTER_RE = r"[a-z][a-z0-9-]{0,62}"
 
 # Equinix ExpressRoute peering locations and the Fabric metro each sits in. Names are exact strings
@@ -189,6 +203,8 @@ class ExchangeSpec:
     bandwidth_mbps: int = spec("bandwidthMbps", Int(choices=L.EXPRESSROUTE_BANDWIDTHS_MBPS),
                                "Bandwidth of each connection and of the ExpressRoute circuit, in Mbps.",
                                example=1000)
+    # One FCR, or two for redundancy: the circuit's primary and secondary connections come from them
+    # (equinix.md §2b).
     routers: tuple[Router, ...] = spec("routers", ListOf(Obj(Router), min_items=1, max_items=2),
                                        "One or two FCRs in one metro.")
     bfd: BfdSpec = spec("bfd", Obj(BfdSpec), "BFD settings.", default=BfdSpec())
@@ -206,6 +222,8 @@ class CircuitSpec:
                                  "ExpressRoute peering location (exact Azure name).", example="Washington DC")
     tier: str = spec("tier", Enum(*L.CIRCUIT_TIERS), "Circuit tier.", example="Standard")
     family: str = spec("family", Enum(*L.CIRCUIT_FAMILIES), "Billing family.", example="MeteredData")
+    # 1-4094, the VLAN Equinix programs on the Azure-side connections (azure.md §2 "Other peering rules",
+    # §4 rule 6).
     peering_vlan: int = spec("peeringVlan", Int(minimum=L.VLAN_RANGE[0], maximum=L.VLAN_RANGE[1]),
                              "VLAN of the Azure private peering.", example=300)
 
@@ -222,8 +240,8 @@ class AzureSpec:
     circuit: CircuitSpec = spec("circuit", Obj(CircuitSpec), "The ExpressRoute circuit.")
     gateway_sku: str = spec("gatewaySku", Enum(*L.GATEWAY_SKUS), "ExpressRoute gateway SKU.", example="ErGw1AZ")
     extra_prefixes: tuple[ipaddress.IPv4Network, ...] = spec(
-        "extraPrefixes", ListOf(Cidr(min_prefix=1, max_prefix=32), unique=True),
-        "Other Azure prefixes to advertise to AWS (spoke VNets).", default=())
+        "extraPrefixes", ListOf(Cidr(min_prefix=0, max_prefix=32), unique=True),
+        "Other Azure prefixes to advertise to AWS (spoke VNets).", default=(), example="[10.30.0.0/16]")
     endpoint_subnet_prefix_length: int = spec(
         "endpointSubnetPrefixLength", Int(minimum=16, maximum=28),
         "Prefix length of the private endpoint subnet carved from hubCidr.", default=24)
@@ -244,6 +262,8 @@ class AddressingSpec:
                                                   example="192.168.100.0/24")
 
 
+# Tags go on AWS and Azure resources alike, so keys and values keep to the lengths and characters both
+# clouds accept (AWS: keys 1-128, values 0-256 characters). The reference notes do not cover tags.
 TAG_KEY = Str(pattern=r"[A-Za-z0-9 _.:/=+@-]{1,128}", pattern_reason="must be 1-128 of letters, digits, "
               "spaces and _ . : / = + @ -")
 TAG_VALUE = Str(pattern=r"[A-Za-z0-9 _.:/=+@-]{0,256}", pattern_reason="must be at most 256 of letters, digits, "
@@ -313,22 +333,26 @@ class EndpointSpec:
     service: str | None = spec(
         "service", Str(min_len=3, max_len=400),
         "What the platform hands the customer: an Azure Private Link service alias or resource id "
-        "(cloud: azure), a VPC endpoint service name (cloud: aws).", default=None)
+        "(cloud: azure), a VPC endpoint service name (cloud: aws).", default=None,
+        fix="write the service the platform gave, as a string (see docs/stack-config.md)")
     hostnames: tuple[str, ...] = spec(
         "hostnames", ListOf(Str(min_len=1, max_len=253), unique=True),
-        "Hostnames the SaaS uses; they resolve to the endpoint's private address.", default=())
+        "Hostnames the SaaS uses; they resolve to the endpoint's private address.", default=(),
+        example="[acme-xy12345.east-us-2.privatelink.snowflakecomputing.com]")
     zone: str | None = spec(
         "zone", Str(min_len=3, max_len=253),
         "Private DNS zone for the hostnames when the platform has none of its own (starburst, redshift); "
-        "this customer stack creates it.", default=None)
+        "this customer stack creates it.", default=None, example="acme.internal")
     vpc: str | None = spec("vpc", Str(pattern=NAME_RE, pattern_reason="must be a VPC name of the bridge"),
                            "Bridge VPC that holds an AWS endpoint (default: the bridge's first VPC).",
-                           default=None)
+                           default=None, example="saas")
     cluster: str | None = spec("cluster", Str(pattern=REDSHIFT_CLUSTER_RE,
                                               pattern_reason="is not a Redshift cluster identifier"),
-                               "Redshift: the cluster identifier (instead of service).", default=None)
+                               "Redshift: the cluster identifier (instead of service).", default=None,
+                               example="analytics")
     owner_account: str | None = spec("ownerAccount", Str(pattern=ACCOUNT_ID_RE, pattern_reason="must be 12 digits"),
-                                     "Redshift: the AWS account that owns the cluster.", default=None)
+                                     "Redshift: the AWS account that owns the cluster.", default=None,
+                                     example='"444455556666"')
 
 
 @dataclass(frozen=True)
@@ -380,18 +404,31 @@ BRIDGE_SECTIONS: dict[str, Obj] = {
 TAGS_KEY = f"{NS}tags"
 BGP_KEYS_KEY = f"{NS}bgpAuthKeys"
 CUSTOMER_KEY = f"{NS}customer"
-OPTIONAL_BRIDGE_KEYS = {TAGS_KEY: MapOf(TAG_VALUE, key=TAG_KEY),
-                        BGP_KEYS_KEY: MapOf(Secret(), key=Str(pattern=r"[A-Za-z0-9_-]{1,40}",
-                                                              pattern_reason="is not a BGP session id"))}
+OPTIONAL_BRIDGE_KEYS = {
+    TAGS_KEY: MapOf(TAG_VALUE, key=TAG_KEY, value_fix="write the value as a string, e.g. `owner: netops`"),
+    BGP_KEYS_KEY: MapOf(Secret(), key=Str(pattern=r"[A-Za-z0-9_-]{1,40}", pattern_reason="is not a BGP session id")),
+}
 KNOWN_BRIDGE_KEYS = (*BRIDGE_SECTIONS, *OPTIONAL_BRIDGE_KEYS, CUSTOMER_KEY)
 
+# Provider credentials a stack file may carry: only ever as `secure:` values. The Equinix keys are
+# the provider's own config (equinix.md §0); secrets are set with `pulumi config set --secret`
+# (pulumi.md §4.2). The AWS and Azure Native keys are those providers' static credentials.
+SECRET_CONFIG_KEYS = ("equinix:clientSecret", "equinix:token", "aws:secretKey", "aws:token",
+                      "azure-native:clientSecret")
 
-def stack_kind(config: Mapping[str, Any]) -> Literal["bridge", "customer"] | None:
-    if CUSTOMER_KEY in config:
+
+def stack_kind(config: Mapping[str, Any], stack: str | None = None) -> Literal["bridge", "customer"] | None:
+    """Which kind of stack a config is; a file holding keys of both goes by its stack name.
+
+    Bridge stacks are named ``<bridge>``, customer stacks ``<bridge>.<customer>``.
+    """
+    customer = CUSTOMER_KEY in config
+    bridge = any(k in config for k in BRIDGE_SECTIONS)
+    if customer and bridge and stack is not None:
+        return "customer" if "." in stack else "bridge"
+    if customer:
         return "customer"
-    if any(k in config for k in BRIDGE_SECTIONS):
-        return "bridge"
-    return None
+    return "bridge" if bridge else None
 
 
 # --- naming shared by plan, components and twin ------------------------------------------------
@@ -422,7 +459,7 @@ def _asn_problems(asn: int, path: str, problems: Problems, *, amazon_side: bool)
     elif L.iana_reserved(asn):
         problems.error(path, asn, "is reserved by IANA", "pick a private ASN such as 64512-65514")
     elif asn in L.EQUINIX_RESERVED_ASNS:
-        problems.error(path, asn, "is reserved by Equinix (64600, 4200000000-4200000002)",
+        problems.error(path, asn, "is reserved by Equinix (112, 64600, 4200000000-4200000002)",
                        "pick another private ASN")
 
 
@@ -448,10 +485,10 @@ def _validate_aws(aws: AwsSpec, path: str, region: str | None, problems: Problem
         _asn_problems(dx, f"{path}.directConnectGatewayAsn", problems, amazon_side=True)
     if aws.backbone == "transit-gateway":
         tgw = aws.transit_gateway_asn
-        if tgw is None:
+        if tgw is None and not problems.at(f"{path}.transitGatewayAsn"):
             problems.error(f"{path}.transitGatewayAsn", MISSING, "is required with backbone: transit-gateway",
                            "add `transitGatewayAsn: 64512`")
-        else:
+        elif tgw is not None:
             _asn_problems(tgw, f"{path}.transitGatewayAsn", problems, amazon_side=True)
             # AWS rejects the DX gateway association when both ASNs are equal (aws.md Q14).
             if dx is not None and tgw == dx:
@@ -459,7 +496,9 @@ def _validate_aws(aws: AwsSpec, path: str, region: str | None, problems: Problem
                                "equals transitGatewayAsn; AWS rejects the association when they match",
                                f"use another ASN, e.g. {dx + 1 if dx < 65514 else 64512}")
         if aws.core_network is not None:
-            problems.error(f"{path}.coreNetwork", "...", "is only used with backbone: cloud-wan",
+            cn_value = {"asnRanges": [r for _, r in _each(aws.core_network.asn_ranges)],
+                        "edgeLocations": [e for _, e in _each(aws.core_network.edge_locations)]}
+            problems.error(f"{path}.coreNetwork", cn_value, "is only used with backbone: cloud-wan",
                            "remove it, or set backbone: cloud-wan")
     elif aws.backbone == "cloud-wan":
         if aws.transit_gateway_asn is not None:
@@ -467,8 +506,9 @@ def _validate_aws(aws: AwsSpec, path: str, region: str | None, problems: Problem
                           "is ignored with backbone: cloud-wan", "remove it")
         cn = aws.core_network
         if cn is None:
-            problems.error(f"{path}.coreNetwork", MISSING, "is required with backbone: cloud-wan",
-                           'add `coreNetwork: {asnRanges: ["64600-64699"], edgeLocations: [us-east-1]}`')
+            if not problems.at(f"{path}.coreNetwork"):
+                problems.error(f"{path}.coreNetwork", MISSING, "is required with backbone: cloud-wan",
+                               'add `coreNetwork: {asnRanges: ["64600-64699"], edgeLocations: [us-east-1]}`')
         else:
             ranges: list[tuple[int, int]] = []
             for i, text in _each(cn.asn_ranges):
@@ -509,11 +549,13 @@ def _validate_aws(aws: AwsSpec, path: str, region: str | None, problems: Problem
             problems.warn(f"{path}.vpcs[{i}].routeTableIds", [],
                           "is empty: no VPC route toward Azure is created for this VPC",
                           "list the VPC's route tables, or add the routes yourself")
-    # The DX gateway advertises the allowed prefixes exactly as listed: at most 200 per association
-    # (aws.md Q2, Q4).
-    count = len([v for _, v in vpcs if v.cidr is not None])
-    _budget(f"{path}.vpcs", count, L.AWS_MAX_ALLOWED_PREFIXES_PER_ASSOCIATION,
-            "VPC CIDRs advertised by the Direct Connect gateway (allowed prefixes per association)", problems)
+    # The DX gateway advertises the allowed prefixes of its transit gateway association exactly as
+    # listed: at most 200 (aws.md Q2, Q4). With Cloud WAN the segment's routes are advertised instead
+    # (aws.md §2.3), so stacks.plan counts this budget for transit-gateway only, and so do we.
+    if aws.backbone == "transit-gateway":
+        count = len([v for _, v in vpcs if v.cidr is not None])
+        _budget(f"{path}.vpcs", count, L.AWS_MAX_ALLOWED_PREFIXES_PER_ASSOCIATION,
+                "VPC CIDRs advertised by the Direct Connect gateway (allowed prefixes per association)", problems)
 
 
 def _unique(items: Iterable[tuple[int, str]], path: str, key: str, problems: Problems) -> None:
@@ -574,8 +616,8 @@ def _validate_exchange(ex: ExchangeSpec, path: str, problems: Problems) -> set[i
     return reported
 
 
-def _validate_azure(az: AzureSpec, path: str, routers: list[Router], bandwidth: int | None,
-                    problems: Problems) -> None:
+def _validate_azure(az: AzureSpec, path: str, routers: list[tuple[int, Router]], bandwidth: int | None,
+                    problems: Problems, metro_reported: set[int]) -> None:
     c = az.circuit
     if c is not None:
         # Local circuits: UnlimitedData only, 1 Gbps and up (azure.md §1 "Local tier", §4 rule 13).
@@ -585,6 +627,8 @@ def _validate_azure(az: AzureSpec, path: str, routers: list[Router], bandwidth: 
         if c.tier == "Local" and bandwidth is not None and bandwidth < L.LOCAL_MIN_BANDWIDTH_MBPS:
             problems.error(f"{NS}exchange.bandwidthMbps", bandwidth, "is below 1000, the smallest Local circuit",
                            "use 1000 or more, or tier Standard")
+        # Each FCR connects to the circuit's ExpressRoute ports at its peering location; the table maps
+        # Equinix peering locations to Fabric metros (azure.md §1, equinix.md §2b).
         if c.peering_location:
             metro = EQUINIX_PEERING_LOCATIONS.get(c.peering_location)
             if metro is None:
@@ -597,8 +641,9 @@ def _validate_azure(az: AzureSpec, path: str, routers: list[Router], bandwidth: 
                                   "is not a known Equinix ExpressRoute location; Azure needs the exact name",
                                   "check `az network express-route list-service-providers`")
             else:
-                for i, r in enumerate(routers):
-                    if r.metro and r.metro != metro:
+                for i, r in routers:
+                    # A router already reported as being in another metro than the first needs no second line.
+                    if r.metro and r.metro != metro and i not in metro_reported:
                         problems.error(f"{NS}exchange.routers[{i}].metro", r.metro,
                                        f"is not the metro of peering location {c.peering_location} ({metro})",
                                        f"use metro {metro}, or the peering location of metro {r.metro}")
@@ -613,8 +658,10 @@ def _validate_azure(az: AzureSpec, path: str, routers: list[Router], bandwidth: 
                            f"cannot hold a GatewaySubnet (/{gw_len}, first /26 reserved) and a "
                            f"/{az.endpoint_subnet_prefix_length} endpoint subnet",
                            "use a larger hubCidr or a longer endpointSubnetPrefixLength")
-    for i, p in enumerate(az.extra_prefixes):
-        if p is not None and p.prefixlen == 0:
+    # A default route is accepted on private peering but black-holes Azure's internet egress and draws
+    # all of AWS's traffic into the bridge (azure.md §4 rule 11).
+    for i, p in _each(az.extra_prefixes):
+        if p.prefixlen == 0:
             problems.error(f"{path}.extraPrefixes[{i}]", str(p),
                            "is a default route; advertising it toward AWS draws all traffic into the bridge",
                            "list the spoke prefixes instead")
@@ -648,19 +695,33 @@ def hub_subnets(hub: ipaddress.IPv4Network, sku: str | None, endpoint_len: int
 def _validate_overlaps(named: list[tuple[str, ipaddress.IPv4Network]], problems: Problems) -> None:
     # VPC CIDRs, the hub, spokes and both link pools are all routed across the bridge: any overlap
     # makes a route ambiguous, and Azure rejects peering subnets that overlap a VNet (azure.md §4 rule 4).
-    for i, (pa, a) in enumerate(named):
-        for pb, b in named[i + 1:]:
-            if a.overlaps(b):
-                problems.error(pb, str(b), f"overlaps {pa} ({a})", "use non-overlapping address space")
+    # A sweep in address order finds the overlapping pairs without comparing every pair (a bridge may
+    # list thousands of prefixes); each is reported on the later key, in the order of the file.
+    order = sorted(range(len(named)), key=lambda n: (int(named[n][1].network_address), -named[n][1].prefixlen))
+    active: list[int] = []
+    pairs: list[tuple[int, int]] = []
+    for n in order:
+        start = int(named[n][1].network_address)
+        active = [m for m in active if int(named[m][1].broadcast_address) >= start]
+        pairs += [(min(m, n), max(m, n)) for m in active]
+        active.append(n)
+    for a, b in sorted(pairs, key=lambda pair: (pair[1], pair[0])):
+        (pa, na), (pb, nb) = named[a], named[b]
+        problems.error(pb, str(nb), f"overlaps {pa} ({na})", "use non-overlapping address space")
 
 
 def _validate_bridge(cfg: Mapping[str, Any], spec_: BridgeSpec, problems: Problems) -> None:
     aws, ex, az, ad = spec_.aws, spec_.exchange, spec_.azure, spec_.addressing
-    routers = [r for r in (ex.routers if ex else ()) if r is not None]
+    routers = _each(ex.routers if ex else ())
+    vpcs = _each(aws.vpcs if aws else ())
+    extra = _each(az.extra_prefixes if az else ())
     if aws is not None:
         _validate_aws(aws, f"{NS}aws", spec_.aws_region, problems)
+    metro_reported: set[int] = set()
     if ex is not None:
-        _validate_exchange(ex, f"{NS}exchange", problems)
+        metro_reported = _validate_exchange(ex, f"{NS}exchange", problems)
+        # The FCR peers with the DX gateway over eBGP (equinix.md §3 "Addressing conventions"): the
+        # two ASNs must differ.
         if ex.equinix_asn is not None and aws is not None:
             for key, asn in (("directConnectGatewayAsn", aws.direct_connect_gateway_asn),
                              ("transitGatewayAsn", aws.transit_gateway_asn)):
@@ -668,15 +729,15 @@ def _validate_bridge(cfg: Mapping[str, Any], spec_: BridgeSpec, problems: Proble
                     problems.error(f"{NS}exchange.equinixAsn", asn, f"equals bridge:aws.{key}; the FCR and AWS "
                                    "peer over eBGP and need different ASNs", "check the metro's ASN in the portal")
     if az is not None:
-        _validate_azure(az, f"{NS}azure", routers, ex.bandwidth_mbps if ex else None, problems)
+        _validate_azure(az, f"{NS}azure", routers, ex.bandwidth_mbps if ex else None, problems, metro_reported)
     named: list[tuple[str, ipaddress.IPv4Network]] = []
-    if aws is not None:
-        named += [(f"{NS}aws.vpcs[{i}].cidr", v.cidr) for i, v in enumerate(aws.vpcs)
-                  if v is not None and v.cidr is not None]
-    if az is not None:
-        if az.hub_cidr is not None:
-            named.append((f"{NS}azure.hubCidr", az.hub_cidr))
-        named += [(f"{NS}azure.extraPrefixes[{i}]", p) for i, p in enumerate(az.extra_prefixes) if p is not None]
+    named += [(f"{NS}aws.vpcs[{i}].cidr", v.cidr) for i, v in vpcs if v.cidr is not None]
+    if az is not None and az.hub_cidr is not None:
+        named.append((f"{NS}azure.hubCidr", az.hub_cidr))
+    # A default route is reported on its own (above), and a repeated prefix by the list: as overlaps
+    # they would only repeat those problems.
+    first_of = {p: i for i, p in reversed(extra)}
+    named += [(f"{NS}azure.extraPrefixes[{i}]", p) for i, p in extra if p.prefixlen > 0 and first_of[p] == i]
     if ad is not None:
         if ad.aws_link_pool is not None:
             named.append((f"{NS}addressing.awsLinkPool", ad.aws_link_pool))
@@ -685,31 +746,34 @@ def _validate_bridge(cfg: Mapping[str, Any], spec_: BridgeSpec, problems: Proble
     _validate_overlaps(named, problems)
     if ad is not None and ad.aws_link_pool is not None and routers:
         _validate_link_slots(routers, ad.aws_link_pool, problems)
-    # Prefix budgets (see stacks.limits for the sources).
+    # Prefix budgets (see stacks.limits for the sources); counted as stacks.plan counts them.
+    aws_prefixes = len([v for _, v in vpcs if v.cidr is not None])
+    azure_prefixes = (1 if az is not None and az.hub_cidr is not None else 0) + len(extra)
     if az is not None:
-        azure_prefixes = (1 if az.hub_cidr is not None else 0) + len([p for p in az.extra_prefixes if p])
         # AWS: over 100 routes on a transit VIF session and the session goes idle (aws.md Q1).
         _budget(f"{NS}azure.extraPrefixes", azure_prefixes, L.AWS_MAX_PREFIXES_PER_TRANSIT_VIF,
                 "Azure prefixes AWS accepts per transit VIF session", problems)
     if aws is not None and az is not None and az.circuit is not None and az.circuit.tier:
-        aws_prefixes = len([v for v in aws.vpcs if v is not None])
         tier_limit = L.AZURE_MAX_PREFIXES_BY_TIER[az.circuit.tier]
         # Azure drops the private peering session above 4,000 / 10,000 routes (azure.md §4 rules 8-9).
         _budget(f"{NS}aws.vpcs", aws_prefixes, tier_limit,
                 f"AWS prefixes Azure accepts on a {az.circuit.tier} circuit", problems)
-        if az.gateway_sku:
-            _budget(f"{NS}aws.vpcs", aws_prefixes, L.GATEWAY_MAX_LEARNED_ROUTES[az.gateway_sku],
-                    f"routes an {az.gateway_sku} gateway learns", problems)
-        if ex is not None and ex.package:
-            pkg_limit = L.FCR_PACKAGE_MAX_IPV4_ROUTES.get(ex.package)
-            if pkg_limit:
-                azure_prefixes = 1 + len([p for p in az.extra_prefixes if p])
-                _budget(f"{NS}exchange.package", aws_prefixes + azure_prefixes, pkg_limit,
-                        f"IPv4 routes in an FCR {ex.package} package", problems)
+    if aws is not None and az is not None and az.gateway_sku:
+        # The ExpressRoute gateway learns at most 4,000 / 9,500 / 60,000 routes by SKU (azure.md §3.4).
+        _budget(f"{NS}aws.vpcs", aws_prefixes, L.GATEWAY_MAX_LEARNED_ROUTES[az.gateway_sku],
+                f"routes an {az.gateway_sku} gateway learns", problems)
+    if aws is not None and az is not None and ex is not None and ex.package:
+        # The FCR holds the routes of both clouds; its package caps them (equinix.md §1 "Package limits").
+        pkg_limit = L.FCR_PACKAGE_MAX_IPV4_ROUTES.get(ex.package)
+        if pkg_limit:
+            _budget(f"{NS}exchange.package", aws_prefixes + azure_prefixes, pkg_limit,
+                    f"IPv4 routes in an FCR {ex.package} package", problems)
+    # Keys you supply replace the generated ones of the sessions they name (stacks.plan); a key that
+    # names no session is a typo that would silently leave a session on a generated key.
     for key in spec_.bgp_auth_keys:
-        valid = [aws_session_key_id(r.name) for r in routers if r.name] + [AZURE_SESSION_KEY_ID]
+        valid = [aws_session_key_id(r.name) for _, r in routers if r.name] + [AZURE_SESSION_KEY_ID]
         if key not in valid:
-            problems.error(f"{BGP_KEYS_KEY}.{key}", "[secret]", "names no BGP session of this bridge",
+            problems.error(f"{BGP_KEYS_KEY}.{key}", {"secure": "..."}, "names no BGP session of this bridge",
                            f"use one of {', '.join(valid)}")
 
 
@@ -732,28 +796,52 @@ def router_link_slot(router: Router, pool: ipaddress.IPv4Network) -> int:
     return default_link_slot(f"aws:{router.name}", slots)
 
 
-def _validate_link_slots(routers: list[Router], pool: ipaddress.IPv4Network, problems: Problems) -> None:
+def _validate_link_slots(routers: list[tuple[int, Router]], pool: ipaddress.IPv4Network,
+                         problems: Problems) -> None:
+    """Every router's transit VIF gets its own /30 of awsLinkPool (one /30 per VIF, aws.md Q27)."""
     slots = link_slot_count(pool, 30)
     path = f"{NS}addressing.awsLinkPool"
     if slots < len(routers):
         problems.error(path, str(pool), f"holds {slots} /30(s) for {len(routers)} transit VIF(s)",
                        "use a larger pool, e.g. a /24")
         return
-    taken: dict[int, str] = {}
-    for i, r in enumerate(routers):
-        if not r.name:
-            continue
+    placed: list[tuple[int, Router, int]] = []
+    names: set[str] = set()
+    for i, r in routers:
+        if not r.name or r.name in names:
+            continue  # a repeated name is reported as such; its slot would only repeat the same mistake
+        names.add(r.name)
         if r.link_slot is not None and r.link_slot >= slots:
             problems.error(f"{NS}exchange.routers[{i}].linkSlot", r.link_slot,
                            f"is beyond the {slots} /30 slots of awsLinkPool", f"use 0-{slots - 1}")
             continue
-        slot = router_link_slot(r, pool)
-        if slot in taken:
-            free = next(s for s in range(slots) if s not in taken and s != slot)
-            problems.error(f"{NS}exchange.routers[{i}].linkSlot", r.link_slot if r.link_slot is not None else MISSING,
-                           f"router {r.name} maps to /30 slot {slot} of awsLinkPool, already taken by {taken[slot]}",
+        placed.append((i, r, router_link_slot(r, pool)))
+    used = {slot for _, _, slot in placed}
+    taken: dict[int, tuple[int, Router]] = {}
+    for i, r, slot in placed:
+        if slot not in taken:
+            taken[slot] = (i, r)
+            continue
+        j, other = taken[slot]
+        # There are fewer distinct slots in use than routers placed, so a free one exists.
+        free = next(s for s in range(slots) if s not in used)
+        used.add(free)
+        where = f"{NS}exchange.routers[{{}}].linkSlot"
+        if r.link_slot is not None and other.link_slot is not None:
+            problems.error(where.format(i), r.link_slot, f"repeats routers[{j}].linkSlot",
+                           f"pin router {r.name} to a free slot, e.g. `linkSlot: {free}`")
+        elif r.link_slot is not None:
+            # Move the router whose slot is derived from its name: a pin is a choice already made.
+            problems.error(where.format(j), MISSING,
+                           f"router {other.name} maps to /30 slot {slot} of awsLinkPool, which "
+                           f"routers[{i}].linkSlot pins for router {r.name}",
+                           f"pin `linkSlot: {free}` on router {other.name}, or pin {r.name} elsewhere")
+            taken[slot] = (i, r)
+        else:
+            problems.error(where.format(i), MISSING,
+                           f"router {r.name} maps to /30 slot {slot} of awsLinkPool, already taken by "
+                           f"router {other.name}",
                            f"pin `linkSlot: {free}` on router {r.name} (existing links keep their addresses)")
-        taken[slot] = r.name
 
 
 # --- customer rules -------------------------------------------------------------------------------
@@ -776,16 +864,23 @@ def _valid_hostname(host: str) -> str | None:
 def _validate_endpoint(ep: EndpointSpec, path: str, problems: Problems) -> None:
     if ep.platform is None or ep.cloud is None:
         return
+    # A key that failed to parse is None here, as if absent: its own problem is reported, not "required".
+    service_parsed = not (problems.at(f"{path}.service") or problems.at(f"{path}.cluster"))
+    zone_parsed = not problems.at(f"{path}.zone")
     profile = PLATFORM_PROFILES.get((ep.platform, ep.cloud))
     if profile is None:
         problems.error(f"{path}.cloud", ep.cloud, f"is not available for {ep.platform}: Redshift runs only on AWS",
                        "use cloud: aws")
         return
-    if ep.platform == "redshift" and ep.cluster is not None:
+    # The forms of service per cloud and platform: aws.md §5.1-5.5, azure.md §5.1-5.4.
+    if not service_parsed:
+        pass
+    elif ep.platform == "redshift" and ep.cluster is not None:
+        # A Redshift-managed endpoint names the cluster and its owner account instead (aws.md §5.4).
         if ep.service is not None:
             problems.error(f"{path}.service", ep.service, "is set together with cluster",
                            "name either a VPC endpoint service or a Redshift cluster")
-        if ep.owner_account is None:
+        if ep.owner_account is None and not problems.at(f"{path}.ownerAccount"):
             problems.error(f"{path}.ownerAccount", MISSING, "is required with cluster",
                            'add `ownerAccount: "<12-digit account that owns the cluster>"`')
     elif ep.service is None:
@@ -801,7 +896,7 @@ def _validate_endpoint(ep: EndpointSpec, path: str, problems: Problems) -> None:
                                "workspaces/<name>")
         elif not ok:
             problems.error(f"{path}.service", ep.service,
-                           "is not an Azure Private Link service alias (<prefix>.<guid>.<region>.azure."
+                           "is not an Azure Private Link service alias (<prefix>.[<guid>.]<region>.azure."
                            "privatelinkservice) or a privateLinkServices resource id",
                            "copy the alias the platform gave (Snowflake: privatelink-pls-id from "
                            "SYSTEM$GET_PRIVATELINK_CONFIG())")
@@ -818,44 +913,48 @@ def _validate_endpoint(ep: EndpointSpec, path: str, problems: Problems) -> None:
         problems.error(f"{path}.zone", ep.zone, f"differs from {ep.platform}'s own private zone {zone}",
                        "remove it; the bridge owns that zone")
     zone = zone or ep.zone
-    if zone is None and ep.hostnames and ep.platform != "redshift":
+    # Hostnames resolve through a private zone: the platform's own (held by the bridge) or, for
+    # Starburst and Redshift, one the customer stack creates (aws.md §5.4-5.5, azure.md §5.4, §6).
+    if zone is None and not zone_parsed:
+        pass
+    elif zone is None and ep.hostnames and ep.platform != "redshift":
         problems.error(f"{path}.zone", MISSING, f"is required: {ep.platform} has no private DNS zone of its own",
                        "add `zone: <private zone holding the hostnames>`")
-    if zone is None and ep.platform == "redshift" and ep.hostnames:
+    elif zone is None and ep.platform == "redshift" and ep.hostnames:
         problems.error(f"{path}.zone", MISSING, "is required to publish hostnames for a Redshift endpoint",
                        "add `zone: <private zone>` or drop hostnames (the endpoint has its own DNS name)")
-    if not ep.hostnames and ep.platform != "redshift":
+    if ep.hostnames == () and ep.platform != "redshift":
         problems.error(f"{path}.hostnames", [], "is empty: the SaaS would have no name that resolves privately",
                        "add the platform's private hostname(s)")
-    if ep.zone is not None and _valid_hostname(ep.zone):
-        problems.error(f"{path}.zone", ep.zone, _valid_hostname(ep.zone) or "", "use a DNS zone such as corp.example")
-    for i, host in enumerate(ep.hostnames):
-        if host is None:
-            continue
+    zone_reason = _valid_hostname(ep.zone) if ep.zone is not None else None
+    if zone_reason and ep.zone is not None:
+        problems.error(f"{path}.zone", ep.zone, zone_reason,
+                       f"write {ep.zone.lower()}" if zone_reason == "must be lowercase"
+                       else "use a DNS zone such as corp.example")
+    for i, host in _each(ep.hostnames):
         reason = _valid_hostname(host)
         if reason:
-            problems.error(f"{path}.hostnames[{i}]", host, reason, "use a DNS name such as acct.region.privatelink...")
-        elif zone and not host.rstrip(".").endswith("." + zone):
+            problems.error(f"{path}.hostnames[{i}]", host, reason,
+                           f"write {host.lower()}" if reason == "must be lowercase"
+                           else "use a DNS name such as acct.region.privatelink.snowflakecomputing.com")
+        elif zone and not zone_reason and not host.rstrip(".").endswith("." + zone.rstrip(".")):
             problems.error(f"{path}.hostnames[{i}]", host, f"is outside the {ep.platform} private zone {zone}",
                            f"use a name ending in .{zone}")
 
 
 def _validate_customer(body: _CustomerBody, path: str, problems: Problems) -> None:
-    _unique([(i, e.name) for i, e in enumerate(body.endpoints) if e is not None and e.name],
-            f"{path}.endpoints", "name", problems)
-    hosts: dict[str, str] = {}
-    for i, ep in enumerate(body.endpoints):
-        if ep is None:
-            continue
+    endpoints = _each(body.endpoints)
+    _unique([(i, e.name) for i, e in endpoints if e.name], f"{path}.endpoints", "name", problems)
+    # One private DNS record per hostname: two endpoints cannot both answer for it.
+    hosts: dict[str, tuple[int, str]] = {}
+    for i, ep in endpoints:
         _validate_endpoint(ep, f"{path}.endpoints[{i}]", problems)
-        for j, h in enumerate(ep.hostnames):
-            if h is None:
-                continue
+        for j, h in _each(ep.hostnames):
             where = f"{path}.endpoints[{i}].hostnames[{j}]"
-            if h in hosts:
-                problems.error(where, h, f"is already claimed by {hosts[h]}", "each hostname maps to one endpoint")
-            else:
-                hosts[h] = where
+            if h not in hosts:
+                hosts[h] = (i, where)
+            elif hosts[h][0] != i:  # a repeat within one endpoint's list is reported by the list itself
+                problems.error(where, h, f"is already claimed by {hosts[h][1]}", "each hostname maps to one endpoint")
 
 
 # --- entry points ---------------------------------------------------------------------------------
@@ -867,12 +966,21 @@ def _parse_tags(cfg: Mapping[str, Any], problems: Problems) -> dict[str, str]:
     return dict(tags or {})
 
 
+PROVIDER_EXAMPLES = {"aws:region": "us-east-1", "azure-native:location": "eastus2",
+                     "azure-native:subscriptionId": "00000000-0000-0000-0000-000000000000"}
+
+
 def _provider_value(cfg: Mapping[str, Any], key: str, problems: Problems, required: bool) -> str | None:
+    example = f"`{key}: {PROVIDER_EXAMPLES[key]}`"
     if key not in cfg:
         if required:
-            problems.error(key, MISSING, "is required", f"add `{key}: <value>` under config:")
+            # A misspelt provider key is a valid-looking key of the same provider: name it in the fix.
+            present = [k for k in cfg if isinstance(k, str) and k.split(":")[0] == key.split(":")[0]]
+            close = difflib.get_close_matches(key, present, n=1, cutoff=0.8)
+            fix = f"rename {close[0]} to {key}" if close else f"add {example} under config:"
+            problems.error(key, MISSING, "is required", fix)
         return None
-    return PROVIDER_KEYS[key].parse(cfg[key], key, problems)
+    return PROVIDER_KEYS[key].parse(cfg[key], key, problems, f"write it like {example}")
 
 
 def parse_config(stack: str, config: Mapping[str, Any], *, source: str = "") -> tuple[Spec, list[Problem]]:
@@ -881,13 +989,19 @@ def parse_config(stack: str, config: Mapping[str, Any], *, source: str = "") -> 
     if not isinstance(config, Mapping):
         problems.error("config", config, "must be a mapping of config keys", "see docs/stack-config.md")
         raise ConfigError(problems.items, source)
+    meant: set[str] = set()  # keys a misspelt key probably means: reported once, as the typo
     for key, value in config.items():
         if not isinstance(key, str) or ":" not in key:
             problems.error(str(key), value, "is not a namespaced config key",
                            f"write it as {NS}{key}" if isinstance(key, str) else "use string keys")
         elif key.startswith(NS) and key not in KNOWN_BRIDGE_KEYS:
-            unknown_key(key, key, value, list(KNOWN_BRIDGE_KEYS), problems)
-    kind = stack_kind(config)
+            close = unknown_key(key, key, value, list(KNOWN_BRIDGE_KEYS), problems)
+            if close is not None and close not in config:
+                meant.add(close)
+        elif key in SECRET_CONFIG_KEYS and not (isinstance(value, dict) and set(value) == {"secure"}):
+            problems.error(key, "[redacted]", "is in clear text; credentials must be encrypted",
+                           f"remove it and run `pulumi config set --secret {key} <value>`")
+    kind = stack_kind(config, stack)
     if kind is None:
         problems.error("config", MISSING, f"has neither {CUSTOMER_KEY} (customer stack) nor {NS}aws/exchange/"
                        "azure/addressing (bridge stack)", "see docs/stack-config.md for both kinds")
@@ -895,20 +1009,25 @@ def parse_config(stack: str, config: Mapping[str, Any], *, source: str = "") -> 
     if kind == "customer":
         spec_: Spec = _parse_customer(stack, config, problems)
     else:
-        spec_ = _parse_bridge(stack, config, problems)
+        if CUSTOMER_KEY in config:
+            problems.error(CUSTOMER_KEY, config[CUSTOMER_KEY], "belongs in a customer stack, not a bridge stack",
+                           f"move it to its own file, Pulumi.{stack}.<customer id>.yaml")
+        spec_ = _parse_bridge(stack, config, problems, meant)
     if problems:
         raise ConfigError(problems.items, source)
     return spec_, problems.warnings
 
 
-def _parse_bridge(stack: str, cfg: Mapping[str, Any], problems: Problems) -> BridgeSpec:
+def _parse_bridge(stack: str, cfg: Mapping[str, Any], problems: Problems, meant: set[str]) -> BridgeSpec:
     region = _provider_value(cfg, "aws:region", problems, True)
     location = _provider_value(cfg, "azure-native:location", problems, True)
     subscription = _provider_value(cfg, "azure-native:subscriptionId", problems, True)
     sections: dict[str, Any] = {}
     for key, kind in BRIDGE_SECTIONS.items():
         if key not in cfg:
-            problems.error(key, MISSING, "is required in a bridge stack", "see docs/stack-config.md")
+            if key not in meant:
+                problems.error(key, MISSING, "is required in a bridge stack",
+                               "add it (see docs/stack-config.md for its keys)")
             sections[key] = None
         else:
             sections[key] = kind.parse(cfg[key], key, problems)
@@ -925,7 +1044,7 @@ def _parse_bridge(stack: str, cfg: Mapping[str, Any], problems: Problems) -> Bri
 def _parse_customer(stack: str, cfg: Mapping[str, Any], problems: Problems) -> CustomerSpec:
     for key in cfg:
         if key in BRIDGE_SECTIONS or key == BGP_KEYS_KEY:
-            problems.error(key, "...", "belongs in the bridge stack, not a customer stack",
+            problems.error(key, cfg[key], "belongs in the bridge stack, not a customer stack",
                            "remove it from this file")
     region = _provider_value(cfg, "aws:region", problems, False)
     location = _provider_value(cfg, "azure-native:location", problems, False)
@@ -934,14 +1053,26 @@ def _parse_customer(stack: str, cfg: Mapping[str, Any], problems: Problems) -> C
     spec_ = CustomerSpec(
         stack=stack, aws_region=region, azure_location=location, azure_subscription_id=subscription,
         id=body.id if body else "", bridge_stack=body.bridge_stack if body else "",
-        endpoints=tuple(e for e in (body.endpoints if body else ()) if e is not None),
+        endpoints=tuple(e for _, e in _each(body.endpoints if body else ())),
         tags=_parse_tags(cfg, problems))
+    # A customer stack is named <bridge>.<id>: the name alone tells which bridge a stack belongs to,
+    # and sibling customers are found by it (stacks.loader).
     if body is not None and body.id and body.bridge_stack:
         expected = f"{body.bridge_stack}.{body.id}"
-        if stack != expected:
+        named_bridge, dot, named_id = stack.partition(".")
+        if stack == expected:
+            pass
+        elif dot and "." not in named_id and named_bridge == body.bridge_stack:
+            problems.error(f"{CUSTOMER_KEY}.id", body.id, f"does not match the stack name {stack}",
+                           f"use id: {named_id}, or rename the file to Pulumi.{expected}.yaml")
+        elif dot and "." not in named_id and named_id == body.id:
+            problems.error(f"{CUSTOMER_KEY}.bridgeStack", body.bridge_stack,
+                           f"does not match the stack name {stack}",
+                           f"use bridgeStack: {named_bridge}, or rename the file to Pulumi.{expected}.yaml")
+        else:
             problems.error(f"{CUSTOMER_KEY}.id", body.id,
-                           f"does not match the stack name {stack} (expected Pulumi.{expected}.yaml)",
-                           f"rename the file to Pulumi.{expected}.yaml or fix id/bridgeStack")
+                           f"and bridgeStack {body.bridge_stack} do not match the stack name {stack}",
+                           f"rename the file to Pulumi.{expected}.yaml")
     return spec_
 
 
@@ -969,14 +1100,19 @@ def check_customer_against_bridge(customer: CustomerSpec, bridge: BridgeSpec | N
                 problems.error(f"{path}.endpoints[{i}].service", ep.service,
                                f"is in {m.group(1)}, but the bridge's VPCs are in {bridge.aws_region}",
                                "ask the platform for the service in the bridge's region")
-    mine_hosts = {h: i for i, ep in enumerate(customer.endpoints) for h in ep.hostnames}
+    # Customers of one bridge share its private zones (one record per hostname) and its resource
+    # names (derived from the customer id), so both are unique per bridge.
+    mine_hosts = {h: f"{path}.endpoints[{i}].hostnames[{j}]"
+                  for i, ep in enumerate(customer.endpoints) for j, h in enumerate(ep.hostnames)}
     for other_stack, other in sorted(siblings.items()):
-        if other.id == customer.id and other_stack != customer.stack:
+        if other_stack == customer.stack or other.bridge_stack != customer.bridge_stack:
+            continue
+        if other.id == customer.id:
             problems.error(f"{path}.id", customer.id, f"is already used by stack {other_stack}",
                            "pick a different customer id")
         for ep in other.endpoints:
             for h in ep.hostnames:
                 if h in mine_hosts:
-                    problems.error(f"{path}.endpoints[{mine_hosts[h]}].hostnames", h,
+                    problems.error(mine_hosts[h], h,
                                    f"is already published by customer stack {other_stack}",
                                    "a hostname can point at one endpoint only; check the customer's account")
