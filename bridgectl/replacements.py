@@ -1,0 +1,269 @@
+"""Which input changes cannot be applied in place, per resource type this project registers.
+
+This is the one table ``bridgectl diff`` reads to tell an update from a replacement. Each entry says
+what happens, why, and where that comes from, so a reviewer can check it against the provider:
+
+* ``replace``: the provider deletes and recreates the resource (Terraform ``ForceNew`` /
+  ``RequiresReplace`` for the bridged providers; URL path parameters for azure-native);
+* ``replace-if``: the same, but only for some transitions (``when(old, new)`` says which);
+* ``refused``: the provider would try an in-place update the cloud rejects in this design, so the
+  change can only be made by detaching or replacing the resource: for planning purposes it is a
+  replacement, and the diff says why.
+
+Anything not listed updates in place (as far as the provider's source shows). Two more sources of
+replacement come from the plan itself, not from this table: a resource's own ``replaceOnChanges``
+option (the Equinix connections' a-side and z-side, see components/cloud_router.py) and a replaced
+provider (changing an explicit AWS provider's region replaces every resource it manages).
+
+Provider versions: pulumi-aws 7.51 (bridged terraform-provider-aws 6.x), pulumi-azure-native 3.29,
+pulumi-equinix 0.33 (bridged terraform-provider-equinix), pulumi-random 4.21. The authoritative
+answer is always a real ``pulumi preview``; this table lets the offline diff say it before one runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Kind = Literal["replace", "replace-if", "refused"]
+
+TF_AWS = "hashicorp/terraform-provider-aws"
+AZURE_NATIVE_DIFF = ("pulumi/pulumi-azure-native provider/pkg/provider/diff.go: every URL path parameter of the "
+                     "resource forces a replacement")
+ARM_LOCATION = ("ARM: a tracked resource's location is create-only (x-ms-mutability read,create; ARM RPC "
+                "guideline RPC-Put-V1-14); moving it means a new resource")
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: Kind
+    why: str
+    source: str
+    when: Callable[[Any, Any], bool] | None = None
+
+    def applies(self, old: Any, new: Any) -> bool:
+        return self.when is None or self.when(old, new)
+
+
+def _replace(source: str, why: str = "the provider recreates the resource") -> Rule:
+    return Rule("replace", why, source)
+
+
+def _forcenew(path: str) -> Rule:
+    return _replace(f"{TF_AWS} {path} (ForceNew)")
+
+
+def _azure_path(name: str) -> Rule:
+    return _replace(AZURE_NATIVE_DIFF, f"{name} is part of the Azure resource id")
+
+
+_AZURE_LOCATION = Rule("refused", "Azure resources cannot move location", ARM_LOCATION)
+
+
+def _enable_from_disable(old: Any, new: Any) -> bool:
+    return old == "disable" and new == "enable"
+
+
+def _decrease(old: Any, new: Any) -> bool:
+    try:
+        return float(new) < float(old)
+    except (TypeError, ValueError):
+        return True
+
+
+# type token -> input path (camelCase wire name, dotted for nested) -> rule
+TABLE: dict[str, dict[str, Rule]] = {
+    # --- AWS ------------------------------------------------------------------------------------
+    "aws:ec2transitgateway/transitGateway:TransitGateway": {
+        "amazonSideAsn": Rule(
+            "refused",
+            "the provider modifies the ASN in place, but AWS refuses while the TGW has a Direct Connect gateway, "
+            "VPN or Connect attachment, and a bridge TGW always has the DX gateway association: the association "
+            "must be deleted first (an outage) or the TGW replaced",
+            "AWS EC2 API ModifyTransitGatewayOptions.AmazonSideAsn; in-place support added by "
+            f"{TF_AWS}#27306 (internal/service/ec2/transitgateway_.go)"),
+        "multicastSupport": _forcenew("internal/service/ec2/transitgateway_.go"),
+        "defaultRouteTableAssociation": Rule(
+            "replace-if", "re-enabling the default route table association recreates the TGW",
+            f"{TF_AWS} internal/service/ec2/transitgateway_.go (CustomizeDiff ForceNewIfChange disable->enable)",
+            _enable_from_disable),
+        "defaultRouteTablePropagation": Rule(
+            "replace-if", "re-enabling the default route table propagation recreates the TGW",
+            f"{TF_AWS} internal/service/ec2/transitgateway_.go (CustomizeDiff ForceNewIfChange disable->enable)",
+            _enable_from_disable),
+    },
+    "aws:ec2transitgateway/routeTable:RouteTable": {
+        "transitGatewayId": _forcenew("internal/service/ec2/transitgateway_route_table.go"),
+    },
+    "aws:ec2transitgateway/vpcAttachment:VpcAttachment": {
+        "transitGatewayId": _forcenew("internal/service/ec2/transitgateway_vpc_attachment.go"),
+        "vpcId": _forcenew("internal/service/ec2/transitgateway_vpc_attachment.go"),
+    },
+    "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation": {
+        "transitGatewayAttachmentId": _forcenew("internal/service/ec2/transitgateway_route_table_association.go"),
+        "transitGatewayRouteTableId": _forcenew("internal/service/ec2/transitgateway_route_table_association.go"),
+    },
+    "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation": {
+        "transitGatewayAttachmentId": _forcenew("internal/service/ec2/transitgateway_route_table_propagation.go"),
+        "transitGatewayRouteTableId": _forcenew("internal/service/ec2/transitgateway_route_table_propagation.go"),
+    },
+    "aws:ec2/route:Route": {
+        "routeTableId": _forcenew("internal/service/ec2/vpc_route.go"),
+        "destinationCidrBlock": _forcenew("internal/service/ec2/vpc_route.go"),
+        "destinationIpv6CidrBlock": _forcenew("internal/service/ec2/vpc_route.go"),
+        "destinationPrefixListId": _forcenew("internal/service/ec2/vpc_route.go"),
+    },
+    "aws:directconnect/gateway:Gateway": {
+        "amazonSideAsn": _forcenew("internal/service/directconnect/gateway.go"),
+    },
+    "aws:directconnect/gatewayAssociation:GatewayAssociation": {
+        "associatedGatewayId": _forcenew("internal/service/directconnect/gateway_association.go"),
+        "associatedGatewayOwnerAccountId": _forcenew("internal/service/directconnect/gateway_association.go"),
+        "dxGatewayId": _forcenew("internal/service/directconnect/gateway_association.go"),
+    },
+    "aws:directconnect/connectionConfirmation:ConnectionConfirmation": {
+        "connectionId": _forcenew("internal/service/directconnect/connection_confirmation.go"),
+    },
+    "aws:directconnect/transitVirtualInterface:TransitVirtualInterface": {
+        prop: _forcenew("internal/service/directconnect/transit_virtual_interface.go")
+        for prop in ("addressFamily", "amazonAddress", "bgpAsn", "bgpAuthKey", "connectionId", "customerAddress",
+                     "dxGatewayId", "name", "vlan")
+    },
+    "aws:route53/zone:Zone": {
+        "name": _forcenew("internal/service/route53/zone.go"),
+        "delegationSetId": _forcenew("internal/service/route53/zone.go"),
+    },
+    "aws:route53/record:Record": {
+        "name": _forcenew("internal/service/route53/record.go"),
+        "zoneId": _forcenew("internal/service/route53/record.go"),
+    },
+    "aws:ec2/securityGroup:SecurityGroup": {
+        prop: _forcenew("internal/service/ec2/vpc_security_group.go")
+        for prop in ("name", "namePrefix", "description", "vpcId")
+    },
+    "aws:ec2/vpcEndpoint:VpcEndpoint": {
+        prop: _forcenew("internal/service/ec2/vpc_endpoint.go")
+        for prop in ("vpcId", "serviceName", "vpcEndpointType", "serviceRegion", "resourceConfigurationArn",
+                     "serviceNetworkArn")
+    },
+    "aws:networkmanager/coreNetwork:CoreNetwork": {
+        "globalNetworkId": _forcenew("internal/service/networkmanager/core_network.go"),
+    },
+    "aws:networkmanager/coreNetworkPolicyAttachment:CoreNetworkPolicyAttachment": {
+        "coreNetworkId": _forcenew("internal/service/networkmanager/core_network_policy_attachment.go"),
+    },
+    "aws:networkmanager/vpcAttachment:VpcAttachment": {
+        "coreNetworkId": _forcenew("internal/service/networkmanager/vpc_attachment.go"),
+        "vpcArn": _forcenew("internal/service/networkmanager/vpc_attachment.go"),
+    },
+    "aws:networkmanager/dxGatewayAttachment:DxGatewayAttachment": {
+        "coreNetworkId": _replace(f"{TF_AWS} internal/service/networkmanager/dx_gateway_attachment.go "
+                                  "(RequiresReplace)"),
+        "directConnectGatewayArn": _replace(f"{TF_AWS} internal/service/networkmanager/dx_gateway_attachment.go "
+                                            "(RequiresReplace)"),
+    },
+    "aws:redshift/subnetGroup:SubnetGroup": {
+        "name": _forcenew("internal/service/redshift/subnet_group.go"),
+    },
+    "aws:redshift/endpointAccess:EndpointAccess": {
+        prop: _forcenew("internal/service/redshift/endpoint_access.go")
+        for prop in ("clusterIdentifier", "endpointName", "resourceOwner", "subnetGroupName")
+    },
+    # --- Azure ----------------------------------------------------------------------------------
+    "azure-native:resources:ResourceGroup": {
+        "resourceGroupName": _azure_path("resourceGroupName"), "location": _AZURE_LOCATION,
+    },
+    "azure-native:network:VirtualNetwork": {
+        "resourceGroupName": _azure_path("resourceGroupName"),
+        "virtualNetworkName": _azure_path("virtualNetworkName"), "location": _AZURE_LOCATION,
+    },
+    "azure-native:network:Subnet": {
+        "resourceGroupName": _azure_path("resourceGroupName"),
+        "virtualNetworkName": _azure_path("virtualNetworkName"), "subnetName": _azure_path("subnetName"),
+    },
+    "azure-native:network:NetworkSecurityGroup": {
+        "resourceGroupName": _azure_path("resourceGroupName"),
+        "networkSecurityGroupName": _azure_path("networkSecurityGroupName"), "location": _AZURE_LOCATION,
+    },
+    "azure-native:network:PublicIPAddress": {
+        "resourceGroupName": _azure_path("resourceGroupName"),
+        "publicIpAddressName": _azure_path("publicIpAddressName"), "location": _AZURE_LOCATION,
+    },
+    "azure-native:network:VirtualNetworkGateway": {
+        "resourceGroupName": _azure_path("resourceGroupName"),
+        "virtualNetworkGatewayName": _azure_path("virtualNetworkGatewayName"), "location": _AZURE_LOCATION,
+    },
+    "azure-native:network:ExpressRouteCircuit": {
+        "resourceGroupName": _azure_path("resourceGroupName"), "circuitName": _azure_path("circuitName"),
+        "location": _AZURE_LOCATION,
+        "serviceProviderProperties.serviceProviderName": Rule(
+            "refused", "a circuit's connectivity provider cannot change; a new circuit means a new service key and "
+            "new Equinix connections",
+            "Microsoft Learn, ExpressRoute: modify a circuit (provider and peering location are fixed)"),
+        "serviceProviderProperties.peeringLocation": Rule(
+            "refused", "a circuit's peering location cannot change; a new circuit means a new service key and new "
+            "Equinix connections",
+            "Microsoft Learn, ExpressRoute: modify a circuit (provider and peering location are fixed)"),
+        "serviceProviderProperties.bandwidthInMbps": Rule(
+            "refused", "a circuit's bandwidth can only grow in place; lowering it needs a new circuit",
+            "Microsoft Learn, ExpressRoute: modify a circuit (bandwidth can be increased, not decreased)",
+            _decrease),
+    },
+    "azure-native:network:ExpressRouteCircuitPeering": {
+        "resourceGroupName": _azure_path("resourceGroupName"), "circuitName": _azure_path("circuitName"),
+        "peeringName": _azure_path("peeringName"),
+    },
+    "azure-native:network:VirtualNetworkGatewayConnection": {
+        "resourceGroupName": _azure_path("resourceGroupName"),
+        "virtualNetworkGatewayConnectionName": _azure_path("virtualNetworkGatewayConnectionName"),
+        "location": _AZURE_LOCATION,
+    },
+    "azure-native:network:PrivateEndpoint": {
+        "resourceGroupName": _azure_path("resourceGroupName"),
+        "privateEndpointName": _azure_path("privateEndpointName"), "location": _AZURE_LOCATION,
+    },
+    # --- Equinix ------------------------------------------------------------------------------
+    # Connections: the provider has no ForceNew on the inputs used (only geoScope), but it silently
+    # ignores a-side/z-side changes; the component declares replaceOnChanges for them, which the
+    # diff reads from the plan's options.
+    "equinix:fabric/cloudRouter:CloudRouter": {
+        prop: Rule("refused", "the Fabric API updates only a router's name, package and notifications",
+                   "equinix/terraform-provider-equinix equinix/resource_fabric_cloud_router.go "
+                   "(getCloudRouterUpdateRequests)")
+        for prop in ("location", "type", "project", "account")
+    },
+    # --- random -------------------------------------------------------------------------------
+    "random:index/randomPassword:RandomPassword": {
+        prop: _replace("hashicorp/terraform-provider-random internal/provider/resource_password.go "
+                       "(every attribute RequiresReplace)", "a new password is generated")
+        for prop in ("length", "special", "upper", "lower", "numeric", "minUpper", "minLower", "minNumeric",
+                     "minSpecial", "overrideSpecial", "keepers")
+    },
+    # --- providers ----------------------------------------------------------------------------
+    "pulumi:providers:aws": {
+        "region": _replace("pulumi/pulumi-aws#4000 (a region change replaces every resource of the provider)",
+                           "every resource of this provider is recreated in the new region"),
+    },
+}
+
+
+def _matches(path: str, key: str) -> bool:
+    return path == key or path.startswith((key + ".", key + "["))
+
+
+def rule_for(resource_type: str, path: str) -> tuple[str, Rule] | None:
+    """The table entry covering a changed input path (``serviceProviderProperties.peeringLocation``,
+    ``ingress[0].cidrBlocks[1]``), as (table key, rule); None if the change updates in place."""
+    for key, rule in TABLE.get(resource_type, {}).items():
+        if _matches(path, key):
+            return key, rule
+    return None
+
+
+def replace_on_changes_covers(patterns: list[str], path: str) -> str | None:
+    """The ``replaceOnChanges`` pattern of a resource that covers a changed path, if any."""
+    for pattern in patterns:
+        if pattern == "*" or _matches(path, pattern.replace("[*]", "")):
+            return pattern
+    return None
