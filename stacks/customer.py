@@ -70,10 +70,16 @@ def build_customer(spec: CustomerSpec, bridge: BridgeSpec, plan: CustomerPlan | 
         name: {"endpointId": out.endpoint_id, "address": out.address, "connectionName": out.connection_name,
                "hostnames": list(by_name[name].hostnames)}
         for name, out in pe.endpoints.items()}
-    ids: pulumi.Output[Any] = pulumi.Output.from_input({
-        name: {"endpointId": out.endpoint_id, "connectionName": out.connection_name,
-               "privateIp": out.address if by_name[name].cloud == "azure" else ""}
-        for name, out in pe.endpoints.items()})
+    def endpoint_ids(name: str) -> dict[str, Any]:
+        ep = by_name[name]
+        out = pe.endpoints[name]
+        vpc = vpcs[ep.vpc] if ep.vpc else None
+        return {"endpointId": out.endpoint_id, "connectionName": out.connection_name, "address": out.address,
+                "privateIp": out.address if ep.cloud == "azure" else "",
+                "vpcId": vpc.vpc_id if vpc else "", "region": bridge.aws_region,
+                "subscriptionId": bridge.azure_subscription_id}
+
+    ids: pulumi.Output[Any] = pulumi.Output.from_input({name: endpoint_ids(name) for name in pe.endpoints})
 
     def render_handoff(values: dict[str, dict[str, str]]) -> str:
         return handoff_text(list(plan.endpoints), values, stack=spec.stack, customer=spec.id,

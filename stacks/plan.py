@@ -404,7 +404,8 @@ def plan_customer(spec: CustomerSpec, bridge: BridgeSpec) -> CustomerPlan:
         else:
             kind = "aws-interface-endpoint"
         # Azure caps a private endpoint's request message at 140 characters (azure.md §4 rule 24).
-        message = f"{spec.bridge_stack} bridge: private access for {spec.id} ({ep.name}, {ep.platform})"[:140]
+        what = ep.name if ep.name == ep.platform else f"{ep.name}, {ep.platform}"
+        message = f"{spec.bridge_stack} bridge: private access for {spec.id} ({what})"[:140]
         endpoints.append(EndpointPlan(
             name=ep.name, platform=ep.platform, cloud=ep.cloud, kind=kind, service=ep.service,
             hostnames=ep.hostnames, zone=zone, zone_owner=owner, ports=profile.ports,
