@@ -26,9 +26,9 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
+# uv is a single binary; without one on PATH, pip puts a pinned copy in .tools (no venv module needed).
 $(TOOLS)/bin/uv:
-	$(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
 
 # FRR (bgpd, bfdd, zebra) runs the BGP twin; Graphviz draws topology diagrams. Debian packages.
 system-deps:
