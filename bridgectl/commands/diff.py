@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Plan the changed stacks (or the named ones) offline at REV and in the working tree, each "
                     "with its own code, and compare them resource by resource: added, removed, changed inputs, "
                     "replacements. Flags risks: a protected resource replaced or removed; a BGP session changed "
-                    "(ASN, addresses, VLAN, key, BFD); a renumbered link; a prefix budget past 80%% of its limit; "
+                    "(ASN, addresses, VLAN, key, BFD); a renumbered link; a prefix budget past 80% of its limit; "
                     "a bridge stack changed in the same pull request as customer stack files. Exit 1 when risks "
                     "are found. No cloud, credentials or Pulumi CLI needed (docs/ci.md).",
         epilog="Stacks compared when none are named: every stack whose file changed, the customers of a changed "
