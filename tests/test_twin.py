@@ -1,0 +1,240 @@
+"""The BGP twin for real: FRR routers in network namespaces, as `bridgectl twin` runs them.
+
+These need root and FRR (Debian package frr). They never skip: without either, `bridgectl twin`
+exits 3 and the tests fail with its message (CI installs FRR; .ci/run).
+
+The only timed assertions are the issue's acceptance properties, checked on the twin's own measured
+figures (and reported by the twin itself as each scenario's `passed`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from twin.scenarios import MAX_DETECTION_MS, MAX_DRAIN_LOST_PACKETS, MAX_OUTAGE_MS
+
+pytestmark = pytest.mark.twin
+
+ROOT = Path(__file__).resolve().parent.parent
+BRIDGECTL = Path(sys.executable).with_name("bridgectl")
+
+# The issue's bar for a full dev run on a 2-core machine (the hold-timer scenario alone waits 60-90 s).
+FULL_RUN_BUDGET_S = 180
+# Bounds on the subprocesses, so a hung run fails the test instead of the CI job's timeout.
+RUN_TIMEOUT_S = 400
+# After the run (or a kill), how long the kernel may take to reap the sandbox's processes.
+REAP_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class HostState:
+    """What the twin could leave behind on the host."""
+
+    netns: frozenset[str]
+    links: frozenset[str]
+    frr: frozenset[int]
+    runners: frozenset[int]
+
+
+def _lines(cmd: list[str]) -> list[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.split("\n")
+
+
+def _pids(fragment: str) -> frozenset[int]:
+    """Processes whose command line contains ``fragment`` (pgrep -f, without needing procps)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue  # gone meanwhile
+            if fragment in cmdline:
+                found.add(int(entry.name))
+    return frozenset(found - {os.getpid()})
+
+
+def host_state() -> HostState:
+    return HostState(
+        netns=frozenset(ln.split()[0] for ln in _lines(["ip", "netns", "list"]) if ln.strip()),
+        links=frozenset(ln.split()[0] for ln in _lines(["ip", "-br", "link"]) if ln.strip()),
+        frr=_pids("/usr/lib/frr/"),
+        runners=_pids("twin.runner"))
+
+
+def assert_nothing_left(before: HostState) -> None:
+    """No namespace, link, FRR process or sandbox the twin made survives it (polled, bounded)."""
+    deadline = time.monotonic() + REAP_TIMEOUT_S
+    while True:
+        after = host_state()
+        left = HostState(after.netns - before.netns, after.links - before.links, after.frr - before.frr,
+                         after.runners - before.runners)
+        if not (left.netns or left.links or left.frr or left.runners) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert not left.netns, f"namespaces left behind: {sorted(left.netns)}"
+    assert not left.links, f"links left behind: {sorted(left.links)}"
+    assert not left.frr, f"FRR processes left behind: {sorted(left.frr)}"
+    assert not left.runners, f"twin sandboxes left behind: {sorted(left.runners)}"
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    report: dict[str, Any]
+    stderr: str
+
+    def scenario(self, name: str) -> dict[str, Any]:
+        return next(s for s in self.report["scenarios"] if s["name"] == name)
+
+    def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        return [s for s in self.report["scenarios"] if s["kind"] == kind]
+
+
+def twin(project: Path, *args: str) -> Run:
+    done = subprocess.run([str(BRIDGECTL), "-C", str(project), "twin", "dev", "--json", *args], capture_output=True,
+                          text=True, timeout=RUN_TIMEOUT_S, check=False)
+    assert done.returncode in (0, 1), f"bridgectl twin exited {done.returncode}: {done.stderr[-2000:]}"
+    return Run(done.returncode, json.loads(done.stdout), done.stderr)
+
+
+@pytest.fixture(scope="module")
+def dev_run() -> Iterator[tuple[Run, HostState]]:
+    before = host_state()
+    yield twin(ROOT), before
+
+
+# --- the dev stack: two routers, every scenario -----------------------------------------------------------
+
+
+def test_dev_twin_converges_with_every_check(dev_run: tuple[Run, HostState]) -> None:
+    run, _ = dev_run
+    assert run.report["stack"] == "dev"
+    assert run.report["converged"] is True, run.report["problems"]
+    checks = {c["name"]: c for c in run.report["checks"]}
+    assert set(checks) == {"sessions", "timers", "md5", "prefix-limits", "routes", "data-plane"}
+    assert all(c["passed"] for c in checks.values()), [c for c in checks.values() if not c["passed"]]
+
+
+def test_dev_twin_runs_every_scenario_and_all_pass(dev_run: tuple[Run, HostState]) -> None:
+    run, _ = dev_run
+    scenarios = run.report["scenarios"]
+    assert {s["kind"] for s in scenarios} == {"link-cut", "router-down", "drain", "bfd-off", "prefix-limit"}
+    assert len(run.of_kind("link-cut")) == 4 and len(run.of_kind("router-down")) == 2
+    assert len(run.of_kind("drain")) == 2
+    for s in scenarios:
+        assert {"name", "kind", "passed", "detectionMs", "outageMs", "lostPackets", "sentPackets"} <= set(s)
+    assert [s["name"] for s in scenarios if not s["passed"]] == [], [s for s in scenarios if not s["passed"]]
+    assert run.code == 0
+
+
+def test_every_single_link_or_router_loss_is_survived_within_the_bars(dev_run: tuple[Run, HostState]) -> None:
+    run, _ = dev_run
+    for s in run.of_kind("link-cut") + run.of_kind("router-down"):
+        assert s["detectionMs"] is not None and s["detectionMs"] <= MAX_DETECTION_MS, s
+        assert s["outageMs"] is not None and s["outageMs"] <= MAX_OUTAGE_MS, s
+        assert s["recovered"] is True and s["routesLost"] == 0, s
+        # The fault hit traffic: some probe flows crossed the failed link or router.
+        assert s["lostPackets"] > 0 and s["flowsHit"] > 0, s
+        assert "Cease/BFD Down" in s["detail"], s
+
+
+def test_every_drain_loses_no_packet(dev_run: tuple[Run, HostState]) -> None:
+    run, _ = dev_run
+    for s in run.of_kind("drain"):
+        assert s["lostPackets"] == MAX_DRAIN_LOST_PACKETS and s["sentPackets"] > 0, s
+        assert s["passed"], s
+
+
+@pytest.mark.parametrize("name", ["prefix-limit fcr-a/aws", "prefix-limit fcr-a/azure-primary"])
+def test_prefix_limit_takes_the_session_down_as_the_provider_does(dev_run: tuple[Run, HostState], name: str) -> None:
+    run, _ = dev_run
+    s = run.scenario(name)
+    assert s["passed"], s
+    assert "Maximum Number of Prefixes Reached" in s["detail"], s
+    assert s["routesLost"] == 0  # fcr-b's links still carry the routes
+
+
+def test_without_bfd_only_the_hold_timer_finds_a_silent_cut(dev_run: tuple[Run, HostState]) -> None:
+    run, _ = dev_run
+    s = run.scenario("bfd-off fcr-a/aws")
+    assert s["passed"], s
+    assert "Hold Timer Expired" in s["detail"], s
+    assert s["detectionMs"] > MAX_DETECTION_MS and s["outageMs"] > MAX_OUTAGE_MS
+
+
+def test_full_dev_run_fits_the_budget(dev_run: tuple[Run, HostState]) -> None:
+    run, _ = dev_run
+    assert run.report["seconds"] < FULL_RUN_BUDGET_S
+
+
+def test_dev_run_leaves_nothing_behind(dev_run: tuple[Run, HostState]) -> None:
+    _, before = dev_run
+    assert_nothing_left(before)
+
+
+# --- a single router: the outage validate warns about ---------------------------------------------------
+
+
+def test_losing_the_only_router_is_an_outage(project: Path) -> None:
+    path = project / "Pulumi.dev.yaml"
+    data = yaml.safe_load(path.read_text())
+    exchange = data["config"]["bridge:exchange"]
+    exchange["routers"] = [r for r in exchange["routers"] if r["name"] != "fcr-b"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    before = host_state()
+    # The hold-timer scenario does not depend on how many routers there are (the dev run covers it).
+    run = twin(project, "-s", "link-cut", "-s", "router-down", "-s", "drain", "-s", "prefix-limit")
+    assert "single point of failure" in run.stderr  # validate's warning, repeated by the twin
+    assert run.report["converged"] is True, run.report["problems"]
+    assert run.code == 1
+
+    down = run.scenario("router-down fcr-a")
+    assert not down["passed"]
+    assert down["recovered"] is False and down["routesLost"] == 2, down
+    assert down["outageMs"] > MAX_OUTAGE_MS and down["lostPackets"] > down["sentPackets"] // 2, down
+    assert not run.scenario("link-cut fcr-a/aws")["passed"]  # the only transit VIF
+    # Each ExpressRoute link still has the other, on the same router.
+    for name in ("link-cut fcr-a/azure-primary", "link-cut fcr-a/azure-secondary", "drain fcr-a/azure-primary",
+                 "drain fcr-a/azure-secondary", "prefix-limit fcr-a/aws", "prefix-limit fcr-a/azure-primary"):
+        assert run.scenario(name)["passed"], run.scenario(name)
+    assert_nothing_left(before)
+
+
+# --- interrupted or killed mid-scenario: nothing left either -----------------------------------------------
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 130), (signal.SIGKILL, -9)])
+def test_interrupted_run_leaves_nothing_behind(sig: signal.Signals, code: int) -> None:
+    before = host_state()
+    proc = subprocess.Popen([str(BRIDGECTL), "-C", str(ROOT), "twin", "dev", "-s", "link-cut fcr-a/aws"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    seen = []
+    try:
+        deadline = time.monotonic() + 120
+        for line in proc.stderr:  # progress lines; the fault is in place once this one shows
+            seen.append(line)
+            if "fault injected" in line or time.monotonic() > deadline:
+                break
+        assert any("fault injected" in ln for ln in seen), "".join(seen)
+        assert host_state().frr - before.frr, "no FRR process was running"
+        proc.send_signal(sig)
+        assert proc.wait(60) == code
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert_nothing_left(before)
