@@ -71,6 +71,7 @@ def run_job(job: dict[str, Any]) -> int:
         rl.build()
         emit("progress", text=f"starting FRR on {len(lab.routers)} routers")
         rl.start_routers()
+        emit("routers-started")
         rl.start_echo(float(job["max_seconds"]))
         problems = wait_converged(rl, CONVERGE_TIMEOUT_S)
         emit("converged", ok=not problems, problems=problems[:10])

@@ -89,6 +89,10 @@ class Report:
     scenarios: list[Result]
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: main lab: from the sandbox's start until every FRR daemon runs (namespaces, links, daemons)
+    bring_up_ms: int | None = None
+    #: main lab: from the daemons' start until every session and route is in place
+    convergence_ms: int | None = None
 
     @property
     def passed(self) -> bool:
@@ -97,7 +101,8 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         return {"stack": self.stack, "converged": self.converged,
                 "scenarios": [r.to_json() for r in self.scenarios], "checks": self.checks,
-                "problems": self.problems, "seconds": round(self.seconds, 1)}
+                "problems": self.problems, "seconds": round(self.seconds, 1),
+                "bringUpMs": self.bring_up_ms, "convergenceMs": self.convergence_ms}
 
 
 Event = dict[str, Any]
@@ -247,8 +252,16 @@ def _report(stack: str, sandboxes: list[Sandbox], scenarios: list[Scenario], pro
     results: dict[str, Result] = {}
     checks: list[dict[str, Any]] = []
     converged = True
+    bring_up_ms = convergence_ms = None
     for sb in sandboxes:
         kinds = {e["event"] for e in sb.events}
+        if sb.name == "main":
+            started = next((e["t"] for e in sb.events if e["event"] == "routers-started"), None)
+            settled = next((e["t"] for e in sb.events if e["event"] == "converged" and e["ok"]), None)
+            if started is not None:
+                bring_up_ms = round(started * 1000)
+                if settled is not None:
+                    convergence_ms = round((settled - started) * 1000)
         for e in sb.events:
             if e["event"] == "scenario":
                 r = e["result"]
@@ -275,4 +288,4 @@ def _report(stack: str, sandboxes: list[Sandbox], scenarios: list[Scenario], pro
     if not checks:
         converged = False
     ordered = [results.get(s.name) or Result.not_run(s, "its lab stopped before running it") for s in scenarios]
-    return Report(stack, converged, checks, ordered, problems, seconds)
+    return Report(stack, converged, checks, ordered, problems, seconds, bring_up_ms, convergence_ms)

@@ -170,7 +170,11 @@ def result_text(report: Report, notes: tuple[str, ...] = ()) -> str:
     rows = [r.to_json() for r in report.scenarios]
     passed = sum(1 for r in rows if r["passed"])
     lines = [f"BGP twin of {report.stack}: {'converged' if report.converged else 'NOT converged'}; "
-             f"{passed}/{len(rows)} scenarios passed ({report.seconds:.0f} s)", ""]
+             f"{passed}/{len(rows)} scenarios passed ({report.seconds:.0f} s)"]
+    if report.bring_up_ms is not None and report.convergence_ms is not None:
+        lines.append(f"lab up in {report.bring_up_ms / 1000:.1f} s (namespaces, links, FRR), converged "
+                     f"{report.convergence_ms / 1000:.1f} s later")
+    lines.append("")
     if report.checks:
         lines.append(table(["check", "result", "detail"],
                            [[c["name"], "ok" if c["passed"] else "FAILED", c["detail"]] for c in report.checks]))
