@@ -72,6 +72,11 @@ class CloudRouterArgs:
     #: the ExpressRoute circuit's service key (a secret)
     azure_service_key: pulumi.Input[str]
     azure_connections: Sequence[AzureConnectionArgs]
+    #: what each cloud may advertise: the FCR passes exactly these and nothing else (route filters)
+    aws_prefixes: Sequence[str] = ()
+    azure_prefixes: Sequence[str] = ()
+    #: prefix for route filter names (at most 24 characters with their suffix): the stack's name
+    filter_prefix: str = "bridge"
 
 
 @dataclass(frozen=True)
@@ -181,7 +186,39 @@ class CloudRouter(pulumi.ComponentResource):
         self.router_ids = {k: v.id for k, v in self.routers.items()}
         self.connection_ids = {k: v.id for k, v in self.connections.items()}
         self.equinix_asn = first.equinix_asn
+        self.filter_attachments: dict[str, list[fabric.ConnectionRouteFilter]] = {}
+        if args.aws_prefixes and args.azure_prefixes:
+            self._route_filters(name, args)
         self.protocols: dict[str, tuple[fabric.RoutingProtocol, fabric.RoutingProtocol]] = {}
+
+    def _route_filters(self, name: str, args: CloudRouterArgs) -> None:
+        """Prefix filters on every connection, both ways: each cloud receives only the other's planned
+        prefixes, and the FCR accepts only the planned prefixes from each. Without them the FCR
+        re-advertises everything it learns (connected subnets included), and a prefix added on one
+        side outside the plan would reach the other and count against its limit (100 routes per
+        transit VIF session at AWS). Filters permit what they list and deny the rest (equinix.md §5.10)."""
+        project = fabric.RouteFilterProjectArgs(project_id=args.project_id)
+        filters: dict[str, fabric.RouteFilter] = {}
+        for key, prefixes, what in (("aws", args.aws_prefixes, "AWS VPC prefixes"),
+                                    ("azure", args.azure_prefixes, "Azure hub and spoke prefixes")):
+            rf = fabric.RouteFilter(
+                f"{name}-filter-{key}", name=f"{args.filter_prefix}-{key}"[:24], type="BGP_IPv4_PREFIX_FILTER",
+                project=project, description=f"Planned {what}", opts=child(self))
+            for i, prefix in enumerate(prefixes):
+                fabric.RouteFilterRule(
+                    f"{name}-filter-{key}-{prefix.replace('/', '_')}", route_filter_id=rf.id,
+                    name=f"{key}-{i}", prefix=prefix, prefix_match="exact", description=f"{what}: {prefix}",
+                    opts=child(self))
+            filters[key] = rf
+        aws_names = {c.name for c in args.aws_connections}
+        for conn_name, conn in self.connections.items():
+            cloud, other = ("aws", "azure") if conn_name in aws_names else ("azure", "aws")
+            # In: what this cloud advertises. Out: what the other cloud advertises.
+            self.filter_attachments[conn_name] = [
+                fabric.ConnectionRouteFilter(
+                    f"{name}-{conn_name}-{direction.lower()}", connection_id=conn.id,
+                    route_filter_id=filters[key].id, direction=direction, opts=child(self))
+                for direction, key in (("INBOUND", cloud), ("OUTBOUND", other))]
 
     def add_routing(self, sessions: Sequence[SessionRoutingArgs]) -> None:
         """Step 2: DIRECT then BGP (with MD5 and BFD) on each connection; completes the component."""
@@ -200,7 +237,9 @@ class CloudRouter(pulumi.ComponentResource):
                 # The FCR exposes the interval only (its multiplier is Equinix's); the clouds accept
                 # 300 ms and more, and BFD timers negotiate to the slower side.
                 bfd=fabric.RoutingProtocolBfdArgs(enabled=s.bfd_enabled, interval=str(s.bfd_interval_ms)),
-                opts=child(self, depends_on=[direct], custom_timeouts=PROTOCOL_TIMEOUTS,
+                # The filters are in place before the session comes up: nothing unplanned leaks meanwhile.
+                opts=child(self, depends_on=[direct, *self.filter_attachments.get(s.connection, [])],
+                           custom_timeouts=PROTOCOL_TIMEOUTS,
                            additional_secret_outputs=["bgpAuthKey"]))
             self.protocols[s.connection] = (direct, bgp)
         self.register_outputs({"routerIds": self.router_ids, "connectionIds": self.connection_ids,

@@ -172,7 +172,9 @@ def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, 
         azure_service_key=er.service_key,
         azure_connections=[AzureConnectionArgs(plan.azure.primary_router, plan.azure.primary_connection, "PRIMARY"),
                            AzureConnectionArgs(plan.azure.secondary_router, plan.azure.secondary_connection,
-                                               "SECONDARY")]),
+                                               "SECONDARY")],
+        aws_prefixes=[str(p) for p in plan.aws_prefixes], azure_prefixes=[str(p) for p in plan.azure_prefixes],
+        filter_prefix=spec.stack),
         opts=pulumi.ResourceOptions(provider=equinix_provider))
 
     aws_opts = pulumi.ResourceOptions(provider=aws_provider)

@@ -185,7 +185,8 @@ def _cloud_router(with_routing: bool = True) -> CloudRouter:
         aws_connections=[AwsConnectionArgs("fcr-a", "t-fcr-a-aws"), AwsConnectionArgs("fcr-b", "t-fcr-b-aws")],
         azure_service_key=pulumi.Output.secret("5f0b6a7e-0000-4000-8000-000000000000"),
         azure_connections=[AzureConnectionArgs("fcr-b", "t-fcr-b-er-sec", "SECONDARY"),
-                           AzureConnectionArgs("fcr-a", "t-fcr-a-er-pri", "PRIMARY")]))
+                           AzureConnectionArgs("fcr-a", "t-fcr-a-er-pri", "PRIMARY")],
+        aws_prefixes=["10.10.0.0/16", "10.11.0.0/16"], azure_prefixes=["10.20.0.0/22"], filter_prefix="t"))
     if with_routing:
         vif = pulumi.CustomResource("test:index:Vif", "vif-a", {})
         peering = pulumi.CustomResource("test:index:Peering", "peering", {})
@@ -229,6 +230,32 @@ def test_cloud_router_connections() -> None:
     assert run.depends(primary, fcr_a)
     profiles = [a["filter"]["values"][0] for t, a in run.calls if t.endswith("getServiceProfiles")]
     assert sorted(profiles) == ["AWS Direct Connect - High Capacity", "Azure ExpressRoute"]
+
+
+def test_cloud_router_filters_each_cloud_to_the_planned_prefixes() -> None:
+    run = run_components(_cloud_router)
+    filters = {r.inputs["name"]: r for r in run.of_type("equinix:fabric/routeFilter:RouteFilter")}
+    assert set(filters) == {"t-aws", "t-azure"}
+    assert all(f.inputs["type"] == "BGP_IPv4_PREFIX_FILTER" for f in filters.values())
+    rules = run.of_type("equinix:fabric/routeFilterRule:RouteFilterRule")
+    by_filter: dict[str, set[str]] = {}
+    for rule in rules:
+        assert rule.inputs["prefixMatch"] == "exact"
+        owner = next(n for n, f in filters.items() if rule.inputs["routeFilterId"] == mock_id(f.type, f.name))
+        by_filter.setdefault(owner, set()).add(rule.inputs["prefix"])
+    assert by_filter == {"t-aws": {"10.10.0.0/16", "10.11.0.0/16"}, "t-azure": {"10.20.0.0/22"}}
+    attached = {(r.name.rsplit("-", 1)[0].removeprefix("x-"), r.inputs["direction"]):
+                next(n for n, f in filters.items() if r.inputs["routeFilterId"] == mock_id(f.type, f.name))
+                for r in run.of_type("equinix:fabric/connectionRouteFilter:ConnectionRouteFilter")}
+    # Into AWS only Azure's prefixes, into Azure only AWS's; from each only its own.
+    assert attached == {("t-fcr-a-aws", "INBOUND"): "t-aws", ("t-fcr-a-aws", "OUTBOUND"): "t-azure",
+                        ("t-fcr-b-aws", "INBOUND"): "t-aws", ("t-fcr-b-aws", "OUTBOUND"): "t-azure",
+                        ("t-fcr-a-er-pri", "INBOUND"): "t-azure", ("t-fcr-a-er-pri", "OUTBOUND"): "t-aws",
+                        ("t-fcr-b-er-sec", "INBOUND"): "t-azure", ("t-fcr-b-er-sec", "OUTBOUND"): "t-aws"}
+    bgp = run.one("equinix:fabric/routingProtocol:RoutingProtocol", "x-t-fcr-a-aws-bgp")
+    for r in run.of_type("equinix:fabric/connectionRouteFilter:ConnectionRouteFilter"):
+        if r.name.startswith("x-t-fcr-a-aws-"):
+            assert run.depends(bgp, r), "filters are in place before the session comes up"
 
 
 def test_cloud_router_direct_before_bgp_with_bfd_and_md5() -> None:
