@@ -30,11 +30,12 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
 
-# FRR (bgpd, bfdd, zebra) runs the BGP twin; Graphviz draws topology diagrams. Debian packages.
+# FRR (bgpd, bfdd, zebra) and iproute2 (ip, tc) run the BGP twin; Graphviz draws topology diagrams.
 system-deps:
 	@missing=""; \
-	for pair in frr:/usr/lib/frr/bgpd graphviz:/usr/bin/dot; do \
-	  pkg=$${pair%%:*}; file=$${pair#*:}; [ -x "$$file" ] || missing="$$missing $$pkg"; \
+	for pair in frr:/usr/lib/frr/bgpd iproute2:/sbin/ip iproute2:/sbin/tc graphviz:/usr/bin/dot; do \
+	  pkg=$${pair%%:*}; file=$${pair#*:}; [ -x "$$file" ] || case " $$missing " in *" $$pkg "*) ;; \
+	    *) missing="$$missing $$pkg";; esac; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then echo "error: install as root: apt-get install -y$$missing" >&2; exit 3; fi; \
