@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import statistics
 import sys
@@ -15,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPEATS = 5
+REPEATS = 7
 
 
 def plain_registration(registrations: list[Any], stack: str) -> float:
@@ -27,10 +28,14 @@ def plain_registration(registrations: list[Any], stack: str) -> float:
 
     import pulumi
 
-    from bridgectl.offline import MockContext, Recorder, offline_mocks, recording_monitor
+    from bridgectl.offline import GC_THRESHOLDS, MockContext, Recorder, offline_mocks, recording_monitor
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    # The same collector settings as the offline plan, so the two are compared like with like.
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     mocks = offline_mocks(MockContext(stack=stack))
     pulumi.runtime.set_mocks(mocks, project="bridge", stack=stack, preview=False,
                              monitor=recording_monitor(mocks, Recorder()))
@@ -50,6 +55,8 @@ def plain_registration(registrations: list[Any], stack: str) -> float:
         pulumi.runtime.reset_options()
         asyncio.set_event_loop(None)
         loop.close()
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def plan(project: str, stack: str) -> dict[str, Any]:
@@ -71,7 +78,10 @@ def plan(project: str, stack: str) -> dict[str, Any]:
     return {"stack": stack, "kind": result["kind"], "resources": len(result["resources"]),
             "registered": len(registrations), "coldSeconds": cold, "warmSeconds": min(warm_runs),
             "plainSeconds": min(plain_runs), "warmMedianSeconds": statistics.median(warm_runs),
-            "plainMedianSeconds": statistics.median(plain_runs)}
+            "plainMedianSeconds": statistics.median(plain_runs),
+            # Each plan and its plain replay run back to back, under the same load: the median of those
+            # pairs' ratios is the steadiest figure on a shared machine.
+            "pairRatio": statistics.median(w / p for w, p in zip(warm_runs, plain_runs, strict=True))}
 
 
 def imports() -> dict[str, Any]:
