@@ -8,8 +8,9 @@
 
 from __future__ import annotations
 
-import gc
+import importlib
 import json
+import re
 import statistics
 import sys
 import time
@@ -19,44 +20,82 @@ from typing import Any
 REPEATS = 7
 
 
+def _snake(name: str) -> str:
+    """Wire name to Python name: peerASN -> peer_asn, publicIPAllocationMethod -> public_ip_allocation_method."""
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+def _snake_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_snake(k): _snake_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_snake_keys(v) for v in value]
+    return value
+
+
+def sdk_class(token: str) -> type | None:
+    """The provider SDK class of a type token (aws:ec2transitgateway/transitGateway:TransitGateway ->
+    pulumi_aws.ec2transitgateway.TransitGateway)."""
+    package, module, cls = token.split(":")
+    roots = {"aws": "pulumi_aws", "azure-native": "pulumi_azure_native", "equinix": "pulumi_equinix",
+             "random": "pulumi_random"}
+    if package not in roots:
+        return None
+    path = module.split("/")[0]
+    mod = importlib.import_module(roots[package] if path == "index" else f"{roots[package]}.{path}")
+    found = getattr(mod, cls, None)
+    return found if isinstance(found, type) else None
+
+
+def plain_resource(reg: Any, index: int) -> None:
+    """One recorded resource created plainly: its provider SDK class with the same inputs (generic
+    CustomResource with the SDK's type aliases where the class is not found), flat, no options."""
+    import pulumi
+
+    cls = sdk_class(reg.type) if reg.custom else None
+    if cls is not None:
+        try:
+            cls(f"{reg.name}-{index}", **_snake_keys(dict(reg.inputs)))
+            return
+        except TypeError:
+            pass  # an input whose Python name the conversion missed: register it generically
+    aliases = [pulumi.Alias(type_=t) for t in reg.alias_types]
+    pulumi.CustomResource(reg.type, f"{reg.name}-{index}", dict(reg.inputs),
+                          opts=pulumi.ResourceOptions(aliases=aliases or None))
+
+
 def plain_registration(registrations: list[Any], stack: str) -> float:
-    """Seconds to register the same resources as plain ``pulumi.CustomResource`` objects (same
-    types, names, inputs and SDK type aliases, no parents) under the same mocks and recording
-    monitor: what registering them costs without this project's components, spec, plan, invokes
-    and outputs."""
+    """Seconds to create the same resources plainly (see :func:`plain_resource`), under the same
+    mocks, recording monitor and runtime settings: what registering them costs without this
+    project's components, dependencies, spec, plan, invokes and exports."""
     import asyncio
 
     import pulumi
 
-    from bridgectl.offline import GC_THRESHOLDS, MockContext, Recorder, offline_mocks, recording_monitor
+    from bridgectl.offline import MockContext, Recorder, offline_mocks, offline_runtime, recording_monitor
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    # The same collector settings as the offline plan, so the two are compared like with like.
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
     mocks = offline_mocks(MockContext(stack=stack))
-    pulumi.runtime.set_mocks(mocks, project="bridge", stack=stack, preview=False,
-                             monitor=recording_monitor(mocks, Recorder()))
-    try:
-        start = time.perf_counter()
+    # The same runtime settings as the offline plan, so the two are compared like with like.
+    with offline_runtime():
+        pulumi.runtime.set_mocks(mocks, project="bridge", stack=stack, preview=False,
+                                 monitor=recording_monitor(mocks, Recorder()))
+        try:
+            start = time.perf_counter()
 
-        @pulumi.runtime.test
-        def program() -> None:
-            for i, r in enumerate(registrations):
-                aliases = [pulumi.Alias(type_=t) for t in r.alias_types]
-                pulumi.CustomResource(r.type, f"{r.name}-{i}", dict(r.inputs),
-                                      opts=pulumi.ResourceOptions(aliases=aliases or None))
+            @pulumi.runtime.test
+            def program() -> None:
+                for i, r in enumerate(registrations):
+                    plain_resource(r, i)
 
-        program()
-        return time.perf_counter() - start
-    finally:
-        pulumi.runtime.reset_options()
-        asyncio.set_event_loop(None)
-        loop.close()
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
+            program()
+            return time.perf_counter() - start
+        finally:
+            pulumi.runtime.reset_options()
+            asyncio.set_event_loop(None)
+            loop.close()
 
 
 def plan(project: str, stack: str) -> dict[str, Any]:

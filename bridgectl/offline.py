@@ -17,6 +17,7 @@ A customer plan resolves its bridge's StackReference from the bridge stack's own
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import hashlib
 import ipaddress
@@ -25,6 +26,7 @@ import logging
 import runpy
 import sys
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -323,6 +325,32 @@ class _LogCapture(logging.Handler):
             self.records.append({"severity": record.levelname.lower(), "message": record.getMessage()})
 
 
+@contextlib.contextmanager
+def offline_runtime() -> Iterator[None]:
+    """What a program run under mocks can do without, undone afterwards:
+
+    * Pulumi's output machinery makes many short-lived reference cycles, and each full collection
+      walks everything already loaded (the provider SDKs); frozen objects are skipped by the
+      collector, and larger generations collect far less often;
+    * every registration captures the Python stack for source positions shown by the Pulumi
+      service; nothing offline reads them, and with components the stacks are deep.
+    """
+    from pulumi.runtime import resource as runtime_resource
+    from pulumi.runtime.proto import source_pb2
+
+    thresholds = gc.get_threshold()
+    capture = runtime_resource._get_stack_trace
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+    runtime_resource._get_stack_trace = source_pb2.StackTrace
+    try:
+        yield
+    finally:
+        runtime_resource._get_stack_trace = capture
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
 def run_program(project: Path, stack: str, config: dict[str, Any], ctx: MockContext) -> ProgramRun:
     """Run ``__main__.py`` of ``project`` for ``stack`` under mocks; return what it registered."""
     import pulumi
@@ -343,54 +371,46 @@ def run_program(project: Path, stack: str, config: dict[str, Any], ctx: MockCont
     flat, secret_keys = stack_config(config)
     outputs: dict[str, Any] = {}
     raw: dict[str, Any] = {}
-    # Pulumi's output machinery makes many short-lived reference cycles, and each full collection
-    # then walks everything already loaded (the provider SDKs): half of a plan's time went to the
-    # collector. Frozen objects are skipped by it, and larger generations collect far less often;
-    # both are undone after the run.
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-    try:
-        pulumi.runtime.set_mocks(mocks, project="bridge", stack=stack, preview=False, logger=logger,
-                                 monitor=monitor, organization="organization")
-        pulumi.runtime.set_all_config(flat, secret_keys)
+    with offline_runtime():
+        try:
+            pulumi.runtime.set_mocks(mocks, project="bridge", stack=stack, preview=False, logger=logger,
+                                     monitor=monitor, organization="organization")
+            pulumi.runtime.set_all_config(flat, secret_keys)
 
-        async def collect() -> None:
-            root = settings.get_root_resource()
-            assert root is not None
-            for key, value in dict(getattr(root, "outputs", {}) or {}).items():
-                out = pulumi.Output.from_input(value)
-                resolved = await out.future(with_unknowns=True)
-                raw[key] = resolved
-                outputs[key] = SECRET if await out.is_secret() else plain(resolved)
+            async def collect() -> None:
+                root = settings.get_root_resource()
+                assert root is not None
+                for key, value in dict(getattr(root, "outputs", {}) or {}).items():
+                    out = pulumi.Output.from_input(value)
+                    resolved = await out.future(with_unknowns=True)
+                    raw[key] = resolved
+                    outputs[key] = SECRET if await out.is_secret() else plain(resolved)
 
-        @pulumi.runtime.test
-        def program() -> Any:
-            cwd = Path.cwd()
-            sys.path.insert(0, str(project))
-            try:
-                import os
+            @pulumi.runtime.test
+            def program() -> Any:
+                cwd = Path.cwd()
+                sys.path.insert(0, str(project))
+                try:
+                    import os
 
-                os.chdir(project)
-                runpy.run_path(str(project / PROGRAM), run_name="__main__")
-            finally:
-                os.chdir(cwd)
-                sys.path.remove(str(project))
-            return collect()
+                    os.chdir(project)
+                    runpy.run_path(str(project / PROGRAM), run_name="__main__")
+                finally:
+                    os.chdir(cwd)
+                    sys.path.remove(str(project))
+                return collect()
 
-        program()
-    except pulumi.RunError as exc:
-        problems = [Problem("program", MISSING, r["message"]) for r in capture.records if r["severity"] == "error"]
-        raise ConfigError(problems or [Problem("program", MISSING, str(exc))]) from None
-    finally:
-        pulumi.runtime.reset_options()
-        # reset_options keeps the config map: clear it so no other stack's config leaks into a later run.
-        pulumi.runtime.set_all_config({}, [])
-        logger.removeHandler(capture)
-        asyncio.set_event_loop(None)
-        loop.close()
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
+            program()
+        except pulumi.RunError as exc:
+            problems = [Problem("program", MISSING, r["message"]) for r in capture.records if r["severity"] == "error"]
+            raise ConfigError(problems or [Problem("program", MISSING, str(exc))]) from None
+        finally:
+            pulumi.runtime.reset_options()
+            # reset_options keeps the config map: clear it so no other stack's config leaks into a later run.
+            pulumi.runtime.set_all_config({}, [])
+            logger.removeHandler(capture)
+            asyncio.set_event_loop(None)
+            loop.close()
     return ProgramRun(recorder.registrations, outputs, raw, capture.records)
 
 
