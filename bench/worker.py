@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPEATS = 7
+REPEATS = 11
 
 
 def _snake(name: str) -> str:
