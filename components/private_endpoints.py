@@ -156,10 +156,9 @@ class PrivateEndpoints(pulumi.ComponentResource):
             tags=tags, opts=child(self))
         # Alias-based (third-party) targets leave custom_dns_configs empty; the NIC always has the IP.
         nic = network.get_network_interface_output(
-            resource_group_name=target.resource_group_name,
-            network_interface_name=pe.id.apply(lambda _: nic_name),
-            opts=pulumi.InvokeOutputOptions(parent=self))
-        ip = nic.ip_configurations.apply(lambda cfgs: (cfgs or [None])[0].private_ip_address if cfgs else "")
+            resource_group_name=target.resource_group_name, network_interface_name=nic_name,
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[pe]))
+        ip = nic.ip_configurations.apply(lambda cfgs: cfgs[0].private_ip_address if cfgs else "")
         return EndpointOutputs(pe.id, ip, connection_name)
 
     def _security_group(self, ep: EndpointArgs, customer: str, tags: dict[str, str]) -> aws.ec2.SecurityGroup:
