@@ -4,6 +4,7 @@ twin's failover figures over repeated runs. Prints a table and writes bench/resu
     python -m bench                 # everything (the twin part needs root and FRR)
     python -m bench --no-twin       # plan and start-up only
     python -m bench --twin-runs 5   # runs of the twin (default 5)
+    python -m bench --report        # print the table of bench/results.json again
 
 Each plan measurement runs in a fresh interpreter, so its imports and peak memory (the child's
 maximum resident set, from wait4) are its own. Figures are reported with the machine they came
@@ -262,6 +263,9 @@ def print_report(results: dict[str, Any]) -> None:
     if twin and "scenarios" in twin:
         print(f"\nBGP twin, dev stack, {twin['runs']} runs: wall median {twin['wallSeconds']['median']:.0f} s, "
               f"max {twin['wallSeconds']['max']:.0f} s")
+        if "bringUpMs" in twin:
+            print(f"  bring-up (namespaces, links, daemons) median {twin['bringUpMs'] / 1000:.1f} s; "
+                  f"convergence (all sessions up, all routes in) median {twin.get('convergenceMs', 0) / 1000:.1f} s")
         print(f"  {'scenario':<34}{'kind':<14}{'detect ms med/max':>20}{'outage ms med/max':>20}{'lost med/max':>15}")
         for name, e in twin["scenarios"].items():
             def mm(key: str, e: dict[str, Any] = e) -> str:
@@ -280,7 +284,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-twin", action="store_true", help="skip the BGP twin runs")
     parser.add_argument("--twin-runs", type=int, default=5, help="twin runs (default 5)")
     parser.add_argument("-o", "--output", default=str(RESULTS), help="results file (default bench/results.json)")
+    parser.add_argument("--report", action="store_true",
+                        help="print the table of an existing results file; run nothing")
     args = parser.parse_args(argv)
+    if args.report:
+        print_report(json.loads(Path(args.output).read_text()))
+        return 0
     results: dict[str, Any] = {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
     work = Path(tempfile.mkdtemp(prefix="bridge-bench-"))
     try:
