@@ -14,6 +14,7 @@ error never leaves :mod:`stacks.spec`; the rest of the program only sees complet
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import difflib
 import ipaddress
@@ -62,17 +63,19 @@ def type_name(value: Any) -> str:
     return type(value).__name__
 
 
-class Kind:
+class Kind(abc.ABC):
     """How one value is parsed, checked and described in JSON Schema."""
 
     #: a short noun phrase for messages: "a string", "an integer"
     noun = "a value"
 
+    @abc.abstractmethod
     def parse(self, raw: Any, path: str, problems: Problems, fix: str = "") -> Any:
-        raise NotImplementedError
+        """The parsed value, or None with the problems added to ``problems``."""
 
+    @abc.abstractmethod
     def schema(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """This kind's JSON Schema."""
 
 
 class Str(Kind):

@@ -17,6 +17,7 @@ Figures (see docs/twin.md):
 
 from __future__ import annotations
 
+import abc
 import ipaddress
 import math
 import time
@@ -175,7 +176,7 @@ def _excess_prefixes(lab: Lab, s: Session) -> list[str]:
     return [str(next(subnets)) for _ in range(count)]
 
 
-class _Fault:
+class _Fault(abc.ABC):
     """A fault: what it breaks, which sessions must notice, and how to undo it."""
 
     def __init__(self, rl: RunningLab, sc: Scenario) -> None:
@@ -184,14 +185,16 @@ class _Fault:
         self.timeout_s = 10.0  # for them to go down
         self.prepare_s = 0.0  # the longest prepare() may take
 
-    def prepare(self) -> None:
+    def prepare(self) -> None:  # noqa: B027 (an optional hook: most faults need nothing)
         """Anything that must be in place before the fault, outside the measured time."""
 
+    @abc.abstractmethod
     def inject(self) -> None:
-        raise NotImplementedError
+        """Cause the fault."""
 
+    @abc.abstractmethod
     def undo(self) -> None:
-        raise NotImplementedError
+        """Repair it."""
 
 
 class _LinkCut(_Fault):
