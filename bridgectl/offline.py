@@ -387,7 +387,7 @@ def run_program(project: Path, stack: str, config: dict[str, Any], ctx: MockCont
                     outputs[key] = SECRET if await out.is_secret() else plain(resolved)
 
             @pulumi.runtime.test
-            def program() -> Any:
+            def program() -> None:
                 cwd = Path.cwd()
                 sys.path.insert(0, str(project))
                 try:
@@ -398,9 +398,12 @@ def run_program(project: Path, stack: str, config: dict[str, Any], ctx: MockCont
                 finally:
                     os.chdir(cwd)
                     sys.path.remove(str(project))
-                return collect()
 
+            # The stack's outputs are read once the program and all its registrations are done, not
+            # awaited from inside it: pulumi's test wrapper would then pump the loop re-entrantly and,
+            # on the way out, queue one no-op handle per callback that was pending when it started.
             program()
+            loop.run_until_complete(collect())
         except pulumi.RunError as exc:
             problems = [Problem("program", MISSING, r["message"]) for r in capture.records if r["severity"] == "error"]
             raise ConfigError(problems or [Problem("program", MISSING, str(exc))]) from None
