@@ -161,7 +161,9 @@ def plan_benchmarks(work: Path) -> dict[str, Any]:
         "customerByEndpoints": fit([r["endpoints"] for r in customers],
                                    [r["warmMedianSeconds"] for r in customers]),
     }
-    return {"rows": rows, "fits": fits}
+    # All cases together: total plan time over total plain time (the per-case ratios are noisier).
+    pooled = sum(r["warmMedianSeconds"] for r in rows) / sum(r["plainMedianSeconds"] for r in rows)
+    return {"rows": rows, "fits": fits, "pooledOverheadRatio": pooled}
 
 
 def startup_benchmarks(repeats: int = 5) -> dict[str, Any]:
@@ -252,6 +254,10 @@ def print_report(results: dict[str, Any]) -> None:
                  else f"bridge, {r['routers']} router(s), {r['vpcs']} VPC(s)")
         print(f"  {label:<31}{r['resources']:>10}{r['warmMedianSeconds']:>9.2f}{r['processSeconds']:>11.2f}"
               f"{r['peakMiB']:>10.0f}{r['plainMedianSeconds']:>9.2f}{r['overheadRatio']:>7.2f}")
+    ratios = [r["overheadRatio"] for r in results["plan"]["rows"]]
+    print(f"  overhead ratio: median {statistics.median(ratios):.2f}, worst {max(ratios):.2f}"
+          + (f", all cases pooled {results['plan']['pooledOverheadRatio']:.2f}"
+             if "pooledOverheadRatio" in results["plan"] else ""))
     for name, f in results["plan"]["fits"].items():
         print(f"  fit {name}: {f['secondsPerUnit'] * 1000:.1f} ms per unit + {f['interceptSeconds']:.2f} s, "
               f"R^2 {f['r2']:.4f}; quadratic term {f['quadraticShare']:+.1%} of the largest case")
