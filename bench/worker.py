@@ -122,6 +122,7 @@ def plan(project: str, stack: str) -> dict[str, Any]:
             "registered": len(registrations), "coldSeconds": cold, "warmSeconds": min(warm_runs),
             "plainSeconds": min(plain_runs), "warmMedianSeconds": statistics.median(warm_runs),
             "plainMedianSeconds": statistics.median(plain_runs),
+            "warmRuns": warm_runs, "plainRuns": plain_runs,
             # Each plan and its plain replay run back to back, under the same load: the median of those
             # pairs' ratios is the steadiest figure on a shared machine.
             "pairRatio": statistics.median(w / p for w, p in zip(warm_runs, plain_runs, strict=True))}
