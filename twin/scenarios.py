@@ -197,13 +197,18 @@ class _Fault(abc.ABC):
         """Repair it."""
 
 
+def _down_within_s(session: Session) -> float:
+    """How long a silent peer takes to be declared down: BFD's detection time, else the hold timer."""
+    return session.detect_ms / 1000 if session.bfd and session.detect_ms else float(session.hold_s)
+
+
 class _LinkCut(_Fault):
     def __init__(self, rl: RunningLab, sc: Scenario) -> None:
         super().__init__(rl, sc)
         s = self.lab.session(sc.target)
         self.session = s
         self.ends = [(s.fcr, s.cloud_address), (s.cloud, s.fcr_address)]
-        self.timeout_s = (s.detect_ms / 1000 if s.bfd and s.detect_ms else s.hold_s) + DETECT_MARGIN_S
+        self.timeout_s = _down_within_s(s) + DETECT_MARGIN_S
 
     def inject(self) -> None:
         self.rl.cut(self.session.link)
@@ -217,8 +222,7 @@ class _RouterDown(_Fault):
         super().__init__(rl, sc)
         sessions = [s for s in self.lab.sessions if s.fcr == sc.target]
         self.ends = [(s.cloud, s.fcr_address) for s in sessions]
-        self.timeout_s = max((s.detect_ms / 1000 if s.bfd and s.detect_ms else s.hold_s) for s in sessions) \
-            + DETECT_MARGIN_S
+        self.timeout_s = max(_down_within_s(s) for s in sessions) + DETECT_MARGIN_S
 
     def inject(self) -> None:
         self.rl.router_down(self.sc.target)
