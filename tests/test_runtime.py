@@ -1,11 +1,14 @@
 """The program as the Pulumi engine runs it: config from the engine's environment (structured values
 as JSON, secret keys listed apart), a bad config stopping with one line per problem and no
-resource, and the offline plan's guard against duplicate URNs."""
+resource, the offline plan's guard against duplicate URNs, and the runtime settings it runs under."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import shutil
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,7 @@ import pulumi
 import pytest
 import yaml
 
-from bridgectl.offline import MockContext, Registration, duplicate_urns, run_program, stack_config
+from bridgectl.offline import MockContext, Registration, duplicate_urns, offline_runtime, run_program, stack_config
 from stacks import program
 from stacks.fields import SecretRef
 from stacks.problems import ConfigError
@@ -82,3 +85,29 @@ def test_duplicate_urns_are_reported() -> None:
     problems = duplicate_urns([reg("urn:a"), reg("urn:b"), reg("urn:a")])
     assert [p.path for p in problems] == ["urn:a"]
     assert "duplicate URN" in problems[0].line()
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a reference cycle: only the collector frees it
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["normal", "raising"])
+def test_offline_runtime_collects_its_own_garbage_and_restores_the_collector(fails: bool) -> None:
+    gc.collect()
+    older = _Node()
+    older_ref = weakref.ref(older)
+    del older  # garbage from before the run: frozen with the rest, not the run's to collect
+    refs = []
+    was_enabled = gc.isenabled()
+    with pytest.raises(RuntimeError) if fails else contextlib.nullcontext(), offline_runtime():
+        assert not gc.isenabled()
+        refs = [weakref.ref(_Node()) for _ in range(1000)]
+        assert all(r() is not None for r in refs)  # nothing collects while the program runs
+        if fails:
+            raise RuntimeError("the program failed")
+    assert all(r() is None for r in refs)  # collected on the way out, failing or not
+    assert older_ref() is not None
+    assert gc.isenabled() == was_enabled and gc.get_freeze_count() == 0
+    gc.collect()
+    assert older_ref() is None
