@@ -164,9 +164,16 @@ def plan_benchmarks(work: Path) -> dict[str, Any]:
         "customerByEndpoints": fit([r["endpoints"] for r in customers for _ in r["warmRuns"]],
                                    [t for r in customers for t in r["warmRuns"]]),
     }
+    # The same growth in Python function calls: the work itself, which machine noise does not move.
+    call_fits = {name: {"interceptCalls": f["interceptSeconds"], "callsPerUnit": f["secondsPerUnit"],
+                        "r2": f["r2"], "quadraticShare": f["quadraticShare"]}
+                 for name, f in (("bridgeByVpcs", fit([r["vpcs"] for r in bridges],
+                                                      [r["pythonCalls"] for r in bridges])),
+                                 ("customerByEndpoints", fit([r["endpoints"] for r in customers],
+                                                             [r["pythonCalls"] for r in customers])))}
     # All cases together: total plan time over total plain time (the per-case ratios are noisier).
     pooled = sum(r["warmMedianSeconds"] for r in rows) / sum(r["plainMedianSeconds"] for r in rows)
-    return {"rows": rows, "fits": fits, "pooledOverheadRatio": pooled}
+    return {"rows": rows, "fits": fits, "callFits": call_fits, "pooledOverheadRatio": pooled}
 
 
 def startup_benchmarks(repeats: int = 5) -> dict[str, Any]:
@@ -263,6 +270,9 @@ def print_report(results: dict[str, Any]) -> None:
              if "pooledOverheadRatio" in results["plan"] else ""))
     for name, f in results["plan"]["fits"].items():
         print(f"  fit {name}: {f['secondsPerUnit'] * 1000:.1f} ms per unit + {f['interceptSeconds']:.2f} s, "
+              f"R^2 {f['r2']:.4f}; quadratic term {f['quadraticShare']:+.1%} of the largest case")
+    for name, f in results["plan"].get("callFits", {}).items():
+        print(f"  calls {name}: {f['callsPerUnit']:,.0f} Python calls per unit + {f['interceptCalls']:,.0f}, "
               f"R^2 {f['r2']:.4f}; quadratic term {f['quadraticShare']:+.1%} of the largest case")
     s = results["startup"]
     print("\nStart-up (median of 5)")

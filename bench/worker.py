@@ -1,16 +1,19 @@
 """One measurement in a fresh interpreter (so imports and memory are the program's own).
 
-    python -m bench.worker plan PROJECT STACK     -> JSON: cold and warm plan times, resources, and
-                                                     the time the same number of plain resources
-                                                     takes to register under the same mocks
+    python -m bench.worker plan PROJECT STACK     -> JSON: cold and warm plan times, resources, the
+                                                     time the same number of plain resources takes
+                                                     to register under the same mocks, and the
+                                                     Python function calls of one plan
     python -m bench.worker imports                -> JSON: time to import the program's modules
 """
 
 from __future__ import annotations
 
+import cProfile
 import gc
 import importlib
 import json
+import pstats
 import re
 import statistics
 import sys
@@ -119,7 +122,13 @@ def plan(project: str, stack: str) -> dict[str, Any]:
         registrations = [r for run in runs for r in run.registrations]
         gc.collect()
         plain_runs.append(plain_registration(registrations, stack))
-    return {"stack": stack, "kind": result["kind"], "resources": len(result["resources"]),
+    # Python function calls of one plan: a measure of the work that machine noise does not move.
+    profile = cProfile.Profile()
+    profile.enable()
+    offline_plan(Path(project), stack)
+    profile.disable()
+    calls = pstats.Stats(profile).total_calls  # type: ignore[attr-defined]
+    return {"stack": stack, "kind": result["kind"], "resources": len(result["resources"]), "pythonCalls": calls,
             "registered": len(registrations), "coldSeconds": cold, "warmSeconds": min(warm_runs),
             "plainSeconds": min(plain_runs), "warmMedianSeconds": statistics.median(warm_runs),
             "plainMedianSeconds": statistics.median(plain_runs),

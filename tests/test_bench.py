@@ -29,7 +29,8 @@ def test_committed_results_have_every_figure_the_issue_asks_for() -> None:
     rows = results["plan"]["rows"]
     assert {(r["routers"], r["vpcs"]) for r in rows if not r["endpoints"]} >= {(1, 1), (1, 20), (2, 1), (2, 20)}
     assert {r["endpoints"] for r in rows} >= {1, 10, 100}
-    assert all(r["peakMiB"] > 0 and r["overheadRatio"] > 0 for r in rows)
+    assert all(r["peakMiB"] > 0 and r["overheadRatio"] > 0 and r["pythonCalls"] > 0 for r in rows)
+    assert set(results["plan"]["fits"]) == set(results["plan"]["callFits"]) == {"bridgeByVpcs", "customerByEndpoints"}
     assert results["startup"]["programImportSeconds"] > 0
     twin = results["twin"]
     assert twin["runs"] >= 5
