@@ -139,6 +139,12 @@ def one_case(project: Path, stack: str) -> dict[str, Any]:
     return {"processSeconds": statistics.median(walls), "peakMiB": max(peaks), **json.loads(out)}
 
 
+def _call_fit(rows: list[dict[str, Any]], unit: str) -> dict[str, float]:
+    f = fit([r[unit] for r in rows], [r["pythonCalls"] for r in rows])
+    return {"interceptCalls": f["interceptSeconds"], "callsPerUnit": f["secondsPerUnit"], "r2": f["r2"],
+            "quadraticShare": f["quadraticShare"]}
+
+
 def plan_benchmarks(work: Path) -> dict[str, Any]:
     rows = []
     for routers, vpcs in BRIDGE_CASES:
@@ -165,12 +171,7 @@ def plan_benchmarks(work: Path) -> dict[str, Any]:
                                    [t for r in customers for t in r["warmRuns"]]),
     }
     # The same growth in Python function calls: the work itself, which machine noise does not move.
-    call_fits = {name: {"interceptCalls": f["interceptSeconds"], "callsPerUnit": f["secondsPerUnit"],
-                        "r2": f["r2"], "quadraticShare": f["quadraticShare"]}
-                 for name, f in (("bridgeByVpcs", fit([r["vpcs"] for r in bridges],
-                                                      [r["pythonCalls"] for r in bridges])),
-                                 ("customerByEndpoints", fit([r["endpoints"] for r in customers],
-                                                             [r["pythonCalls"] for r in customers])))}
+    call_fits = {"bridgeByVpcs": _call_fit(bridges, "vpcs"), "customerByEndpoints": _call_fit(customers, "endpoints")}
     # All cases together: total plan time over total plain time (the per-case ratios are noisier).
     pooled = sum(r["warmMedianSeconds"] for r in rows) / sum(r["plainMedianSeconds"] for r in rows)
     return {"rows": rows, "fits": fits, "callFits": call_fits, "pooledOverheadRatio": pooled}

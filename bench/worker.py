@@ -127,7 +127,7 @@ def plan(project: str, stack: str) -> dict[str, Any]:
     profile.enable()
     offline_plan(Path(project), stack)
     profile.disable()
-    calls = pstats.Stats(profile).total_calls  # type: ignore[attr-defined]
+    calls = pstats.Stats(profile).total_calls  # type: ignore[attr-defined]  # set by Stats, not in typeshed
     return {"stack": stack, "kind": result["kind"], "resources": len(result["resources"]), "pythonCalls": calls,
             "registered": len(registrations), "coldSeconds": cold, "warmSeconds": min(warm_runs),
             "plainSeconds": min(plain_runs), "warmMedianSeconds": statistics.median(warm_runs),
