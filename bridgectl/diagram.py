@@ -218,10 +218,15 @@ def customer_dot(spec: CustomerSpec, bridge_spec: BridgeSpec, bridge: BridgePlan
     for ep in plan.endpoints:
         if not ep.hostnames:
             continue
-        record = "A" if ep.cloud == "azure" else "CNAME"
+        if ep.zone_owner == "name":
+            record = "A" if ep.cloud == "azure" else "alias A"
+            where = "private zone per name"
+        else:
+            record = "A" if ep.cloud == "azure" else "CNAME"
+            where = f"private zone {ep.zone}"
         names = "\n".join(ep.hostnames)
         lines.append(f"  {_id('dns', ep.name)} " + _attrs(
-            label=f"{record} in {ep.zone or 'no zone'}\n{names}", shape="note", fillcolor="#F7F7F7", fontsize=10))
+            label=f"{record}, {where}\n{names}", shape="note", fillcolor="#F7F7F7", fontsize=10))
         lines.append(f"  {_id('dns', ep.name)} -> {_id('ep', ep.name)} " + _attrs(style="dotted", arrowhead="normal"))
     lines.append("}")
     return "\n".join(lines) + "\n"

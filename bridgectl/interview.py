@@ -34,6 +34,7 @@ from .onboarding import (
     snowflake_ocsp_names,
     split_hostnames,
     with_endpoints,
+    without_listed_ocsp,
 )
 
 PLATFORM_HELP = {
@@ -64,8 +65,9 @@ SERVICE_HELP = {
 }
 
 HOSTNAME_HELP = {
-    ("snowflake", "azure"): "The account's private URL: `privatelink-account-url` (the OCSP name is offered next).",
-    ("snowflake", "aws"): "The account's private URL: `privatelink-account-url` (the OCSP name is offered next).",
+    ("snowflake", "azure"): "The account's private URL: `privatelink-account-url` (its OCSP name is published "
+                            "with it).",
+    ("snowflake", "aws"): "The account's private URL: `privatelink-account-url` (its OCSP name is published with it).",
     ("databricks", "azure"): "The workspace URL (adb-<id>.<n>.azuredatabricks.net); its private name in "
                              "privatelink.azuredatabricks.net is used.",
     ("databricks", "aws"): "The region's private name: the workspace URL is a CNAME to it.",
@@ -261,6 +263,9 @@ class EndpointQuestions:
         self._vpc(ep, preset)
         if ep.platform != "redshift" or ep.zone:
             ep.hostnames = self._hostnames(ep, preset.hostnames, suggested)
+        # Single sign-on through the SaaS (Azure Databricks): from the flags only; the rules check them.
+        ep.browser_authentication = preset.browser_authentication
+        ep.workspace_region = preset.workspace_region
         return self._whole(ep)
 
     def _whole(self, ep: EndpointInput) -> EndpointInput:
@@ -373,16 +378,13 @@ class EndpointQuestions:
         hosts: list[str] = self.field(ep, "hostnames", "hostnames", "Hostnames", convert(", ".join(preset)),
                                       default=default or None, optional=platform == "redshift",
                                       flag="--hostname", convert=convert) or []
-        if platform == "snowflake" and not self.no_ocsp:
+        if platform == "snowflake":
+            hosts, dropped = without_listed_ocsp(hosts)
+            if dropped:
+                p.say(f"  note: not listing {', '.join(dropped)}: published automatically with its account name")
             extra = snowflake_ocsp_names(hosts)
-            if extra and p.confirm(f"Also publish {', '.join(extra)} (Snowflake drivers check certificates "
-                                   "there)?"):
-                more = [*hosts, *extra]
-                problems = self.problems(replace(ep, hostnames=more), "hostnames")
-                if problems:
-                    for line in problems:
-                        p.say(f"  ! {line}")
-                else:
-                    hosts = more
+            if extra:
+                p.say(f"  note: also answered privately: {', '.join(extra)} (Snowflake drivers check certificates "
+                      "there; published automatically)")
         return hosts
 

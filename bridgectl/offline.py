@@ -95,6 +95,12 @@ class MockContext:
     circuit_state: str = "Provisioned"
     stack_references: dict[str, dict[str, Any]] = field(default_factory=dict)
     nic_addresses: dict[str, str] = field(default_factory=dict)
+    #: the account the AWS credentials belong to ("": the stack's own account, as in CI)
+    credentials_account: str = ""
+    #: VPC attributes that differ from a VPC ready for private DNS (tests): {vpc id: {attribute: value}}
+    vpc_attributes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: what the Equinix service profile lookup answers, by profile name (tests): a list of profiles
+    service_profiles: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def offline_mocks(ctx: MockContext) -> Any:
@@ -146,6 +152,16 @@ def fake_resource(ctx: MockContext, typ: str, name: str, inputs: dict[str, Any])
             redundancy = dict(inputs.get("redundancy") or {})
             redundancy.setdefault("group", _uuid("group", ctx.stack, name))
             state.update(uuid=rid, redundancy=redundancy, state="ACTIVE")
+            z_side = inputs.get("zSide")
+            access_point = dict((z_side or {}).get("accessPoint") or {}) if isinstance(z_side, dict) else {}
+            if access_point.get("sellerRegion"):
+                # An AWS connection: Equinix reports the hosted connection it created in AWS and the
+                # VLAN it assigned (stable stand-ins, keyed by the connection's name).
+                conn_name = str(inputs.get("name") or name)
+                access_point.update(
+                    providerConnectionId=f"dxcon-{_digest('dxcon', conn_name, n=8)}",
+                    linkProtocol={"type": "DOT1Q", "vlanTag": 100 + int(_digest("vlan", conn_name, n=6), 16) % 3900})
+                state["zSide"] = {**dict(z_side or {}), "accessPoint": access_point}
         elif typ == "equinix:fabric/routingProtocol:RoutingProtocol":
             state.update(uuid=rid, state="PROVISIONED")
         return rid, state
@@ -166,6 +182,9 @@ def fake_resource(ctx: MockContext, typ: str, name: str, inputs: dict[str, Any])
         "aws:route53/zone:Zone": "Z",
     }
     rid = prefixes.get(typ, f"{name}-") + (key.upper()[:14] if typ == "aws:route53/zone:Zone" else key)
+    if typ == "aws:directconnect/transitVirtualInterface:TransitVirtualInterface":
+        # The Direct Connect device AWS reports (a stand-in: one per VIF, as diverse connections give).
+        state["awsDevice"] = f"EqDX-{_digest('device', ctx.stack, name, n=12)}"
     if typ == "aws:directconnect/gateway:Gateway":
         rid = _uuid(typ, ctx.stack, name)
         state["arn"] = f"arn:aws:directconnect::{ctx.account}:dx-gateway/{rid}"
@@ -191,17 +210,21 @@ def fake_resource(ctx: MockContext, typ: str, name: str, inputs: dict[str, Any])
 
 def fake_call(ctx: MockContext, token: str, args: dict[str, Any]) -> dict[str, Any]:
     """Answers to the invokes the program makes."""
-    if token == "aws:directconnect/getConnection:getConnection":
-        name = str(args.get("name"))
-        # The hosted connection Equinix creates, named like the Equinix connection; its VLAN is
-        # Equinix's choice, here a stable stand-in.
-        return {"id": f"dxcon-{_digest('dxcon', name, n=8)}", "name": name, "arn": "",
-                "vlanId": 100 + int(_digest("vlan", name, n=6), 16) % 3900, "state": "ordering",
-                "partnerName": "Equinix, Inc.", "ownerAccountId": ctx.account}
+    if token == "aws:index/getCallerIdentity:getCallerIdentity":
+        account = ctx.credentials_account or ctx.account
+        return {"accountId": account, "arn": f"arn:aws:sts::{account}:assumed-role/deploy/offline",
+                "userId": "AROAOFFLINE:offline", "id": account}
+    if token == "aws:ec2/getVpc:getVpc":
+        vpc = str(args.get("id"))
+        return {"id": vpc, "enableDnsSupport": True, "enableDnsHostnames": True, "state": "available",
+                "ownerId": ctx.account, **ctx.vpc_attributes.get(vpc, {})}
     if token == "azure-native:network:getExpressRouteCircuit":
         return {"name": args.get("circuitName"), "serviceProviderProvisioningState": ctx.circuit_state}
     if token == "equinix:fabric/getServiceProfiles:getServiceProfiles":
         name = ((args.get("filter") or {}).get("values") or ["profile"])[0]
+        if name in ctx.service_profiles:
+            return {"data": ctx.service_profiles[name]}
+        # The metros and bandwidths are not known offline: the stand-in lists none, so nothing is refused.
         return {"data": [{"uuid": _uuid("profile", name), "name": name}]}
     if token == "equinix:fabric/getMetro:getMetro":
         return {"metroCode": args.get("metroCode"), "equinixAsn": ctx.fcr_asn}
@@ -421,9 +444,21 @@ def run_program(project: Path, stack: str, config: dict[str, Any], ctx: MockCont
             # reset_options keeps the config map: clear it so no other stack's config leaks into a later run.
             pulumi.runtime.set_all_config({}, [])
             logger.removeHandler(capture)
+            drain(loop)
             asyncio.set_event_loop(None)
             loop.close()
     return ProgramRun(recorder.registrations, outputs, raw, capture.records)
+
+
+def drain(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what a stopped program left pending (a run that raised leaves registrations waiting on
+    the failed output), so closing the loop does not print "Task was destroyed but it is pending"."""
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        with contextlib.suppress(BaseException):
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 def _nic_addresses(plan: CustomerPlan, bridge: BridgePlan) -> dict[str, str]:
@@ -431,6 +466,8 @@ def _nic_addresses(plan: CustomerPlan, bridge: BridgePlan) -> dict[str, str]:
     endpoint subnet (Azure keeps the first four addresses)."""
     subnet: ipaddress.IPv4Network = bridge.hub.endpoint_subnet
     azure = sorted(ep.name for ep in plan.endpoints if ep.cloud == "azure")
+    # Browser-authentication endpoints (Azure Databricks) after them, so the others keep their addresses.
+    azure += sorted(f"{ep.name}-auth" for ep in plan.endpoints if ep.cloud == "azure" and ep.browser_auth_region)
     return {f"nic-pe-{plan.customer}-{name}": str(subnet.network_address + 4 + i) for i, name in enumerate(azure)}
 
 

@@ -29,13 +29,15 @@ from typing import Any
 
 import yaml
 
+from stacks.dns import implied_ocsp, ocsp_name, snowflake_account_host
 from stacks.loader import list_stacks, load_stack, read_stack_config, stack_file
 from stacks.problems import MISSING, ConfigError, Problem
 from stacks.spec import CUSTOMER_KEY, PLATFORM_PROFILES, VPCE_SERVICE_RE, BridgeSpec, parse_config
 
 SCHEMA_LINE = "# yaml-language-server: $schema=./schema/stack.schema.json"
 # The order keys take in a written endpoint (docs/stack-config.md's order, optional keys last).
-ENDPOINT_KEYS = ("name", "platform", "cloud", "service", "hostnames", "zone", "vpc", "cluster", "ownerAccount")
+ENDPOINT_KEYS = ("name", "platform", "cloud", "service", "hostnames", "zone", "vpc", "cluster", "ownerAccount",
+                 "browserAuthentication", "workspaceRegion")
 
 
 # --- what the user gives ------------------------------------------------------------------------
@@ -54,13 +56,17 @@ class EndpointInput:
     vpc: str | None = None
     cluster: str | None = None
     owner_account: str | None = None
+    browser_authentication: bool = False
+    workspace_region: str | None = None
 
     def as_config(self) -> dict[str, Any]:
         """The endpoint as it goes in the stack file: only the keys that are set, in file order."""
         values: dict[str, Any] = {
             "name": self.name, "platform": self.platform, "cloud": self.cloud, "service": self.service,
             "hostnames": list(self.hostnames) or None, "zone": self.zone, "vpc": self.vpc,
-            "cluster": self.cluster, "ownerAccount": self.owner_account}
+            "cluster": self.cluster, "ownerAccount": self.owner_account,
+            "browserAuthentication": True if self.browser_authentication else None,
+            "workspaceRegion": self.workspace_region}
         return {k: values[k] for k in ENDPOINT_KEYS if values[k] is not None}
 
 
@@ -69,8 +75,9 @@ def clouds_for(platform: str) -> list[str]:
 
 
 def platform_zone(platform: str | None, cloud: str | None) -> str | None:
+    """The platform's private domain (its names each get a private zone of their own), or None."""
     profile = PLATFORM_PROFILES.get((platform or "", cloud or ""))
-    return profile.zone if profile else None
+    return profile.domain if profile else None
 
 
 def default_endpoint_name(platform: str, cloud: str, taken: Sequence[str]) -> str:
@@ -110,7 +117,7 @@ def private_hostname(host: str, platform: str | None, cloud: str | None) -> tupl
     """The platform's private name for a public one the customer copied, and a note saying so.
 
     Snowflake and Azure Databricks publish ``<name>.privatelink.<domain>`` for ``<name>.<domain>``
-    (azure.md §5.2-5.3); the bridge's zones hold only the private names. Databricks on AWS uses one
+    (azure.md §5.2-5.3); only the private names are published. Databricks on AWS uses one
     regional private name instead (aws.md §5.3), which cannot be derived from the workspace URL.
     """
     zone = platform_zone(platform, cloud)
@@ -127,8 +134,15 @@ def private_hostname(host: str, platform: str | None, cloud: str | None) -> tupl
 
 
 def snowflake_ocsp_names(hosts: Sequence[str]) -> list[str]:
-    """The OCSP names Snowflake drivers also look up, for account names that lack theirs."""
-    return [f"ocsp.{h}" for h in hosts if not h.startswith("ocsp.") and f"ocsp.{h}" not in hosts]
+    """The OCSP names Snowflake drivers also look up, which the customer stack publishes on its own
+    with their account names (stacks/dns.py): nobody lists them."""
+    return [ocsp_name(h) for h in hosts if snowflake_account_host(h)]
+
+
+def without_listed_ocsp(hosts: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The hostnames without the OCSP names their account names already publish, and those left out."""
+    implied = implied_ocsp(list(hosts))
+    return [h for h in hosts if h not in implied], [h for h in hosts if h in implied]
 
 
 def databricks_aws_hostname(service: str | None, region: str) -> str:
@@ -148,8 +162,9 @@ def parse_snowflake_config(text: str, source: str) -> SnowflakeConfig:
     """The output of ``SELECT SYSTEM$GET_PRIVATELINK_CONFIG();`` (the customer's ACCOUNTADMIN runs it).
 
     On Azure ``privatelink-pls-id`` is the Private Link service alias; on AWS ``privatelink-vpce-id``
-    is the endpoint service name (azure.md §5.2, aws.md §5.2). The account and OCSP names, and their
-    regionless forms, are the hostnames drivers use.
+    is the endpoint service name (azure.md §5.2, aws.md §5.2). The account name and its regionless form
+    are the hostnames drivers use; their OCSP names (``privatelink-ocsp-url``,
+    ``regionless-privatelink-ocsp-url``) are published with them automatically, so they are not listed.
     """
     fix = "save the single cell returned by SELECT SYSTEM$GET_PRIVATELINK_CONFIG(); as the file"
     try:
@@ -167,8 +182,7 @@ def parse_snowflake_config(text: str, source: str) -> SnowflakeConfig:
     else:
         raise ConfigError([Problem(source, MISSING, "has neither privatelink-pls-id (Azure) nor privatelink-vpce-id "
                                    "(AWS)", fix)])
-    hosts = [data.get(k) for k in ("privatelink-account-url", "privatelink_ocsp-url", "privatelink-ocsp-url",
-                                   "regionless-privatelink-account-url", "regionless-privatelink-ocsp-url")]
+    hosts = [data.get(k) for k in ("privatelink-account-url", "regionless-privatelink-account-url")]
     return SnowflakeConfig(cloud, service, split_hostnames([h for h in hosts if isinstance(h, str) and h]))
 
 

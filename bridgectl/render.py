@@ -60,7 +60,7 @@ def bridge_plan_text(plan: BridgePlan) -> str:
             ["endpoint subnet", str(plan.hub.endpoint_subnet)],
             ["AWS advertises (VPC CIDRs)", ", ".join(map(str, plan.aws_prefixes))],
             ["Azure advertises (hub, spokes)", ", ".join(map(str, plan.azure_prefixes))],
-            ["private DNS zones", ", ".join(plan.dns_zones)]]
+            ["private DNS zones", "none: each customer stack owns one per name it publishes (docs/dns.md)"]]
     out.append(table(["what", "value"], rows))
     out.append("")
     out.append("Prefix budgets")
@@ -76,11 +76,15 @@ def customer_plan_text(plan: CustomerPlan) -> str:
     rows = []
     for ep in plan.endpoints:
         where = "hub endpoint subnet" if ep.cloud == "azure" else f"VPC {ep.vpc}"
-        rows.append([ep.name, ep.platform, ep.cloud, ep.kind, where, ",".join(map(str, ep.ports)),
-                     f"{ep.zone or '-'} ({ep.zone_owner or 'no records'})"])
-    out.append(table(["endpoint", "platform", "cloud", "kind", "in", "ports", "DNS zone (owner)"], rows))
+        zones = (f"one per name ({len(ep.zones)})" if ep.zone_owner == "name"
+                 else ep.zone if ep.zone_owner == "customer" else "- (no records)")
+        rows.append([ep.name, ep.platform, ep.cloud, ep.kind, where, ",".join(map(str, ep.ports)), zones])
+    out.append(table(["endpoint", "platform", "cloud", "kind", "in", "ports", "private DNS zones"], rows))
     out.append("")
-    rows = [[h, ep.name] for ep in plan.endpoints for h in ep.hostnames]
+    rows = [[r.name, r.zone, ep.name + (" (browser authentication)" if r.target == "browser-auth" else ""),
+             "automatic" if r.automatic else "stack file"] for ep in plan.endpoints for r in ep.records]
     if rows:
-        out.append(table(["hostname", "resolves to endpoint"], rows))
+        out.append(table(["hostname", "in private zone", "resolves to endpoint", "listed in"], rows))
+        out.append(f"{len(plan.zones)} Route 53 private hosted zone(s), each on every SaaS VPC; no other name of "
+                   "the platforms' domains is answered privately (docs/dns.md).")
     return "\n".join(out)

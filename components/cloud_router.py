@@ -11,17 +11,34 @@ It is built in two steps, because the clouds and the exchange depend on each oth
    connection the DIRECT protocol (the FCR's interface address) and then the BGP protocol (peer
    address and ASN, MD5 key, BFD). Equinix requires DIRECT before BGP (equinix.md §3).
 
-Equinix quirks handled here (equinix.md §2, §5): names are set explicitly (at most 24 characters;
-autonames run longer); ``IP_VC`` and ``CLOUD_ROUTER`` are raw strings (missing from the SDK enums);
-the provider silently ignores changes to a connection's a-side or z-side, so those force a
-replacement (``replace_on_changes``), deleting the old connection first since a duplicate
-(same service key and priority) cannot coexist; long custom timeouts for provisioning.
+Equinix quirks handled here: names are set explicitly (at most 24 characters; autonames run
+longer); ``IP_VC`` and ``CLOUD_ROUTER`` are raw strings (missing from the SDK enums); the provider
+silently ignores changes to a connection's a-side or z-side, so those force a replacement
+(``replace_on_changes``), deleting the old connection first since a duplicate (same service key and
+priority) cannot coexist; long custom timeouts for provisioning.
+
+The AWS side of each AWS connection is identified by the connection itself, never by a name lookup:
+Equinix reports the hosted connection it created in AWS as the z-side access point's
+``provider_connection_id`` (the ``dxcon-...`` id; Equinix's own example exports it as
+``awsDirectConnectId``: equinix/pulumi-equinix ``examples/fabric/connection/python/__main__.py``)
+and the VLAN it assigned as the z-side link protocol's VLAN tag. Both are outputs of the Equinix
+connection, so everything on the AWS side waits for the Equinix connection to exist, and a deleted
+or rejected predecessor with the same name in AWS cannot be picked up by mistake.
+
+Service profiles: every Fabric Cloud Router example of Equinix connects to AWS with the profile
+"AWS Direct Connect" (equinix/terraform-equinix-fabric
+``examples/cloud-router-2-aws-connection/terraform.tfvars.example``, ``IP_VC`` from a
+``CLOUD_ROUTER`` a-side). "AWS Direct Connect - High Capacity" appears only in Equinix's port,
+Network Edge and service-token modules (``EVPL_VC`` from ``COLO``/``VD``), where it is chosen at
+1 Gbps and more; it is not used for FCR connections here. The profile found is checked against the
+metro and the bandwidth before any connection is created.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 from pulumi_equinix import fabric
@@ -32,10 +49,9 @@ CONNECTION_TIMEOUTS = pulumi.CustomTimeouts(create="45m", update="45m", delete="
 ROUTER_TIMEOUTS = pulumi.CustomTimeouts(create="20m", update="20m", delete="20m")
 PROTOCOL_TIMEOUTS = pulumi.CustomTimeouts(create="20m", update="20m", delete="20m")
 
-# Service profiles of the clouds on Equinix Fabric (equinix.md §4). Hosted connections of 1 Gbps
-# and more use the high-capacity AWS profile (equinix/terraform-equinix-fabric-aws main.tf).
+# Service profiles of the clouds on Equinix Fabric, by name (see the module docstring): one AWS
+# profile at every bandwidth for a Fabric Cloud Router.
 AWS_PROFILE = "AWS Direct Connect"
-AWS_HIGH_CAPACITY_PROFILE = "AWS Direct Connect - High Capacity"
 AZURE_PROFILE = "Azure ExpressRoute"
 
 
@@ -96,11 +112,68 @@ class SessionRoutingArgs:
     depends_on: Sequence[pulumi.Resource] = ()
 
 
-def _profile_uuid(name: str, parent: pulumi.Resource) -> pulumi.Output[str]:
+def choose_profile(name: str, profiles: Sequence[Any], metros: Sequence[str], bandwidth_mbps: int) -> str:
+    """The uuid of the service profile ``name`` from a lookup's answer, after checking that it serves
+    every metro and the bandwidth; a clear error otherwise (never an IndexError)."""
+    wanted = ", ".join(sorted(set(metros)))
+    matching = [p for p in profiles or [] if getattr(p, "name", name) == name and getattr(p, "uuid", None)]
+    if not matching:
+        raise pulumi.RunError(
+            f'Equinix returned no service profile named "{name}" for this account (needed in metro {wanted}): '
+            "check that the Equinix client credentials belong to the account of bridge:exchange.accountNumber "
+            f'and that the profile is offered there (`GET /fabric/v4/serviceProfiles` filtered on name "{name}")')
+    profile = matching[0]
+    served = {str(m.code) for m in getattr(profile, "metros", None) or [] if getattr(m, "code", None)}
+    missing = sorted(set(metros) - served) if served else []
+    if missing:
+        raise pulumi.RunError(
+            f'Equinix service profile "{name}" is not offered in metro {", ".join(missing)} '
+            f"(it is in {', '.join(sorted(served))}): place bridge:exchange.routers in a metro the profile serves")
+    supported = sorted({b for c in getattr(profile, "access_point_type_configs", None) or []
+                        for b in (getattr(c, "supported_bandwidths", None) or [])})
+    if supported and bandwidth_mbps not in supported:
+        raise pulumi.RunError(
+            f'Equinix service profile "{name}" does not offer {bandwidth_mbps} Mbps (bridge:exchange.bandwidthMbps); '
+            f"it offers {', '.join(str(b) for b in supported)} Mbps: choose one of those")
+    return str(profile.uuid)
+
+
+def _profile_uuid(name: str, metros: Sequence[str], bandwidth_mbps: int, parent: pulumi.Resource) -> pulumi.Output[str]:
     found = fabric.get_service_profiles_output(
         filter=fabric.GetServiceProfilesFilterArgs(property="/name", operator="=", values=[name]),
         opts=pulumi.InvokeOutputOptions(parent=parent))
-    return found.data.apply(lambda profiles: profiles[0].uuid)
+    return found.data.apply(lambda profiles: choose_profile(name, profiles, metros, bandwidth_mbps))
+
+
+def hosted_connection_id(connection: str, z_side: Any) -> str:
+    """The AWS hosted connection (``dxcon-...``) Equinix created for ``connection``, from its z-side."""
+    access_point = getattr(z_side, "access_point", None) if z_side is not None else None
+    found = getattr(access_point, "provider_connection_id", None) if access_point is not None else None
+    if not found:
+        raise pulumi.RunError(
+            f"Equinix connection {connection} reports no AWS hosted connection id (zSide.accessPoint."
+            "providerConnectionId) yet: Equinix has not finished creating it in AWS. Check the connection's "
+            "provider status in the Equinix portal and run `pulumi up` again once it shows PENDING_APPROVAL")
+    return str(found)
+
+
+def hosted_connection_vlan(connection: str, z_side: Any) -> int:
+    """The VLAN Equinix assigned to the AWS hosted connection of ``connection``, from its z-side."""
+    access_point = getattr(z_side, "access_point", None) if z_side is not None else None
+    protocol = getattr(access_point, "link_protocol", None) if access_point is not None else None
+    for attr in ("vlan_tag", "vlan_s_tag"):
+        value = getattr(protocol, attr, None) if protocol is not None else None
+        if value:
+            return int(value)
+    raise pulumi.RunError(
+        f"Equinix connection {connection} reports no VLAN for its AWS hosted connection (zSide.accessPoint."
+        "linkProtocol.vlanTag): the transit VIF must use the VLAN Equinix assigned. Check the connection in "
+        "the Equinix portal and run `pulumi up` again")
+
+
+def rule_name(key: str, prefix: str) -> str:
+    """A route filter rule's name: the filter's key and the prefix (``aws-10.10.0.0-16``)."""
+    return f"{key}-{prefix.replace('/', '-')}"
 
 
 class CloudRouter(pulumi.ComponentResource):
@@ -141,12 +214,23 @@ class CloudRouter(pulumi.ComponentResource):
                          additional_secret_outputs=list(secret_outputs) or None)
 
         self.connections: dict[str, fabric.Connection] = {}
-        aws_profile = _profile_uuid(AWS_HIGH_CAPACITY_PROFILE if args.bandwidth_mbps >= 1000 else AWS_PROFILE, self)
+        metros = [r.metro for r in args.routers]
+        aws_profile = _profile_uuid(AWS_PROFILE, metros, args.bandwidth_mbps, self)
+        self.hosted_connections: dict[str, tuple[pulumi.Output[str], pulumi.Output[int]]] = {}
+        aws_primary: fabric.Connection | None = None
         for ac in args.aws_connections:
-            self.connections[ac.name] = fabric.Connection(
+            # Two AWS connections form one redundancy group, like the Azure pair: Equinix then places
+            # the secondary on other equipment than the primary.
+            aws_redundancy = fabric.ConnectionRedundancyArgs(priority="PRIMARY")
+            aws_deps: list[pulumi.Resource] = []
+            if aws_primary is not None:
+                aws_redundancy = fabric.ConnectionRedundancyArgs(
+                    priority="SECONDARY", group=aws_primary.redundancy.apply(lambda r: r.group if r else None))
+                aws_deps = [aws_primary]
+            conn = self.connections[ac.name] = fabric.Connection(
                 f"{name}-{ac.name}", name=ac.name, type="IP_VC", bandwidth=args.bandwidth_mbps,
                 notifications=conn_notifications, project=project,
-                redundancy=fabric.ConnectionRedundancyArgs(priority="PRIMARY"),
+                redundancy=aws_redundancy,
                 a_side=a_side(ac.router),
                 z_side=fabric.ConnectionZSideArgs(access_point=fabric.ConnectionZSideAccessPointArgs(
                     type="SP",
@@ -154,8 +238,12 @@ class CloudRouter(pulumi.ComponentResource):
                     authentication_key=args.aws_account_id, seller_region=args.aws_seller_region,
                     profile=fabric.ConnectionZSideAccessPointProfileArgs(type="L2_PROFILE", uuid=aws_profile),
                     location=fabric.ConnectionZSideAccessPointLocationArgs(metro_code=metro[ac.router]))),
-                opts=connection_opts())
-        azure_profile = _profile_uuid(AZURE_PROFILE, self)
+                opts=connection_opts(aws_deps))
+            aws_primary = aws_primary or conn
+            self.hosted_connections[ac.name] = (
+                conn.z_side.apply(lambda z, n=ac.name: hosted_connection_id(n, z)),
+                conn.z_side.apply(lambda z, n=ac.name: hosted_connection_vlan(n, z)))
+        azure_profile = _profile_uuid(AZURE_PROFILE, metros, args.bandwidth_mbps, self)
         primary: fabric.Connection | None = None
         for c in sorted(args.azure_connections, key=lambda c: c.priority != "PRIMARY"):
             redundancy = fabric.ConnectionRedundancyArgs(priority=c.priority)
@@ -199,16 +287,18 @@ class CloudRouter(pulumi.ComponentResource):
         transit VIF session at AWS). Filters permit what they list and deny the rest (equinix.md §5.10)."""
         project = fabric.RouteFilterProjectArgs(project_id=args.project_id)
         filters: dict[str, fabric.RouteFilter] = {}
+        rules: dict[str, list[fabric.RouteFilterRule]] = {}
         for key, prefixes, what in (("aws", args.aws_prefixes, "AWS VPC prefixes"),
                                     ("azure", args.azure_prefixes, "Azure hub and spoke prefixes")):
             rf = fabric.RouteFilter(
                 f"{name}-filter-{key}", name=f"{args.filter_prefix}-{key}"[:24], type="BGP_IPv4_PREFIX_FILTER",
                 project=project, description=f"Planned {what}", opts=child(self))
-            for i, prefix in enumerate(prefixes):
-                fabric.RouteFilterRule(
-                    f"{name}-filter-{key}-{prefix.replace('/', '_')}", route_filter_id=rf.id,
-                    name=f"{key}-{i}", prefix=prefix, prefix_match="exact", description=f"{what}: {prefix}",
-                    opts=child(self))
+            # Named and keyed by the prefix, never by position: removing one prefix deletes its rule
+            # and renames no other.
+            rules[key] = [fabric.RouteFilterRule(
+                f"{name}-filter-{key}-{prefix.replace('/', '_')}", route_filter_id=rf.id,
+                name=rule_name(key, prefix), prefix=prefix, prefix_match="exact", description=f"{what}: {prefix}",
+                opts=child(self)) for prefix in prefixes]
             filters[key] = rf
         aws_names = {c.name for c in args.aws_connections}
         for conn_name, conn in self.connections.items():
@@ -217,7 +307,11 @@ class CloudRouter(pulumi.ComponentResource):
             self.filter_attachments[conn_name] = [
                 fabric.ConnectionRouteFilter(
                     f"{name}-{conn_name}-{direction.lower()}", connection_id=conn.id,
-                    route_filter_id=filters[key].id, direction=direction, opts=child(self))
+                    route_filter_id=filters[key].id, direction=direction,
+                    # A filter attached before all its rules exist passes too little (Equinix's
+                    # route-filter module attaches only after its rules: terraform-equinix-fabric
+                    # modules/cloud-router-route-filters).
+                    opts=child(self, depends_on=rules[key]))
                 for direction, key in (("INBOUND", cloud), ("OUTBOUND", other))]
 
     def add_routing(self, sessions: Sequence[SessionRoutingArgs]) -> None:

@@ -1,14 +1,18 @@
 """DirectConnect: the Direct Connect gateway, its attachment to the backbone, and one transit VIF
 per hosted connection the exchange creates.
 
-The order is the one AWS requires (aws.md §3.2, equinix.md §2a):
+The order is the one AWS requires:
 
-1. the exchange's connection creates a *hosted connection* in the SaaS account, named like the
-   Equinix connection; it is looked up by that name only after the Equinix connection exists;
-2. the hosted connection is confirmed (accepted) in the SaaS account;
-3. only then is the transit VIF created on it, with the VLAN Equinix assigned to the connection
-   (read from AWS, never chosen here), the FCR's ASN as the customer ASN, the planned /30 and the
-   MD5 key the FCR uses too.
+1. the exchange's connection creates a *hosted connection* in the SaaS account; its id
+   (``dxcon-...``) and VLAN come from the Equinix connection itself (its z-side access point), so
+   nothing is looked up by name: AWS keeps deleted and rejected connections listed under their
+   names, and the ``aws_dx_connection`` data source fails when a name matches more than one;
+2. the hosted connection is confirmed (accepted) in the SaaS account
+   (``aws.directconnect.ConnectionConfirmation``);
+3. only then is the transit VIF created on it, with the VLAN Equinix assigned (never chosen here),
+   the FCR's ASN as the customer ASN, the planned /30 and the MD5 key the FCR uses too. AWS reports
+   the Direct Connect device the VIF terminates on (``aws_device``): two VIFs on one device are not
+   redundant, and the policy pack says so in a live preview.
 """
 
 from __future__ import annotations
@@ -45,10 +49,11 @@ class CloudWanTarget:
 @dataclass(frozen=True)
 class TransitVifArgs:
     router: str
-    #: name of the exchange connection, which AWS gives the hosted connection it creates
-    connection_name: str
-    #: the exchange's connection resource: the hosted connection exists only after it
-    exchange_connection: pulumi.Resource
+    #: the AWS hosted connection the exchange created (``dxcon-...``), an output of the exchange's
+    #: connection, so the AWS side waits for it
+    hosted_connection_id: pulumi.Input[str]
+    #: the VLAN the exchange assigned to that hosted connection
+    vlan: pulumi.Input[int]
     fcr_asn: pulumi.Input[int]
     amazon_address: str
     customer_address: str
@@ -73,6 +78,8 @@ class DirectConnect(pulumi.ComponentResource):
     """Transit VIF id per router."""
     vlans: dict[str, pulumi.Output[int]]
     """The VLAN Equinix assigned to each router's hosted connection."""
+    aws_devices: dict[str, pulumi.Output[str]]
+    """The AWS Direct Connect device each router's transit VIF terminates on, as AWS reports it."""
 
     def __init__(self, name: str, args: DirectConnectArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("bridge:aws:DirectConnect", name, None, opts)
@@ -106,20 +113,19 @@ class DirectConnect(pulumi.ComponentResource):
                 tags=merged_tags(tags, Name=f"{name}-cloudwan"), opts=child(self, protect=PROTECT))
         self.vif_ids = {}
         self.vlans = {}
+        self.aws_devices = {}
         self.confirmations: dict[str, aws.directconnect.ConnectionConfirmation] = {}
         self.vifs: dict[str, aws.directconnect.TransitVirtualInterface] = {}
         for link in args.links:
-            hosted = aws.directconnect.get_connection_output(
-                name=link.connection_name,
-                opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[link.exchange_connection]))
             confirm = aws.directconnect.ConnectionConfirmation(
-                f"{name}-{link.router}-confirm", connection_id=hosted.id, opts=child(self))
-            vlan = hosted.vlan_id.apply(int)
+                f"{name}-{link.router}-confirm", connection_id=link.hosted_connection_id, opts=child(self))
+            vlan = pulumi.Output.from_input(link.vlan).apply(int)
             # bgp_asn holds ASNs up to 2147483646; larger 4-byte ASNs go in bgp_asn_long (aws.md Q17).
             long_asn = isinstance(link.fcr_asn, int) and link.fcr_asn > BGP_ASN_MAX
             vif = aws.directconnect.TransitVirtualInterface(
                 f"{name}-{link.router}-vif", name=link.vif_name,
-                connection_id=hosted.id, dx_gateway_id=self.gateway.id, vlan=vlan, address_family="ipv4",
+                connection_id=confirm.connection_id, dx_gateway_id=self.gateway.id, vlan=vlan,
+                address_family="ipv4",
                 bgp_asn=None if long_asn else link.fcr_asn, bgp_asn_long=str(link.fcr_asn) if long_asn else None,
                 bgp_auth_key=pulumi.Output.secret(link.auth_key),
                 amazon_address=link.amazon_address, customer_address=link.customer_address,
@@ -132,5 +138,7 @@ class DirectConnect(pulumi.ComponentResource):
             self.vifs[link.router] = vif
             self.vif_ids[link.router] = vif.id
             self.vlans[link.router] = vlan
+            self.aws_devices[link.router] = vif.aws_device
         self.dx_gateway_id = self.gateway.id
-        self.register_outputs({"dxGatewayId": self.dx_gateway_id, "vifIds": self.vif_ids})
+        self.register_outputs({"dxGatewayId": self.dx_gateway_id, "vifIds": self.vif_ids,
+                               "awsDevices": self.aws_devices})

@@ -158,8 +158,9 @@ def _validate_protected(args: ResourceValidationArgs, report: ReportViolation) -
         return
     if args.resource_type == ROUTE53_ZONE:
         tags = get(args.props, "tags")
-        # A customer's own zone (tagged with its customer) goes with `pulumi destroy` of that customer;
-        # the bridge's shared zones hold every customer's records and must be protected.
+        # A customer's zones (one per published name, tagged with its customer) go with `pulumi destroy`
+        # of that customer; any other zone (none today: the bridge owns no zone since docs/dns.md) must
+        # be protected.
         if isinstance(tags, Mapping) and get(tags, "customer") not in (None, UNKNOWN, ""):
             return
     if not args.opts.protect:
@@ -170,8 +171,8 @@ def _validate_protected(args: ResourceValidationArgs, report: ReportViolation) -
 stateful_resources_protected = ResourceValidationPolicy(
     name="stateful-resources-protected",
     description="Transit gateway, Direct Connect gateway and VIFs, Cloud WAN, FCRs, Equinix connections, the "
-                "ExpressRoute circuit, peering, gateway and connection, resource group, hub VNet and the shared "
-                "hosted zones are protected.",
+                "ExpressRoute circuit, peering, gateway and connection, resource group, hub VNet and any hosted "
+                "zone not owned by a customer are protected.",
     validate=_validate_protected,
     enforcement_level=EnforcementLevel.MANDATORY,
 )
@@ -373,7 +374,35 @@ no_public_ip_on_endpoints = StackValidationPolicy(
 )
 
 
+def _validate_diverse_devices(args: StackValidationArgs, report: ReportViolation) -> None:
+    by_device: dict[str, list[PolicyResource]] = {}
+    for r in args.resources:
+        if r.resource_type != TRANSIT_VIF:
+            continue
+        device = get(r.props, "awsDevice")
+        if isinstance(device, str) and device:
+            by_device.setdefault(device, []).append(r)
+    for device, vifs in sorted(by_device.items()):
+        if len(vifs) > 1:
+            vifs = sorted(vifs, key=lambda v: v.name)
+            names = ", ".join(v.name for v in vifs)
+            report(f"{names}: the transit VIFs of both AWS connections terminate on one AWS Direct Connect device "
+                   f"({device}); losing that device takes every AWS path down. Ask Equinix to move one hosted "
+                   "connection to other equipment (the pair is one redundancy group), or replace the secondary "
+                   "connection", vifs[0].urn)
+
+
+aws_connections_on_diverse_devices = StackValidationPolicy(
+    name="aws-connections-on-diverse-devices",
+    description="The transit VIFs of the bridge's AWS connections terminate on different AWS Direct Connect "
+                "devices (awsDevice, known once AWS has created them: checked in a live preview).",
+    validate=_validate_diverse_devices,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+
 POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
+    aws_connections_on_diverse_devices,
     stateful_resources_protected,
     bgp_keys_secret,
     bfd_on_bgp_sessions,

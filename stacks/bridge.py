@@ -5,7 +5,9 @@
         -> backbone (TransitGateway or CloudWan) and DirectConnect (DX gateway; per AWS connection:
            confirm the hosted connection, then the transit VIF)
           -> CloudRouter.add_routing (DIRECT then BGP on every connection, after its cloud side)
-    PrivateDnsZones (the platforms' private zones on the SaaS VPCs)
+
+No DNS: the bridge owns no private zone. Each customer stack owns one Route 53 private zone per name
+it publishes (docs/dns.md), so no name of a platform's domain is shadowed for the SaaS.
 
 The readiness gate: Azure accepts the private peering only once the provider has provisioned the
 circuit. :func:`circuit_state` reads the circuit's state before anything is registered; until it
@@ -19,7 +21,6 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_azure_native as azure_native
 import pulumi_equinix as equinix
 import pulumi_random as random
@@ -41,9 +42,9 @@ from components.direct_connect import (
     TransitVifArgs,
 )
 from components.expressroute import ExpressRoute, ExpressRouteArgs, PrivatePeeringArgs
-from components.private_endpoints import PrivateDnsZones, PrivateDnsZonesArgs
 from components.transit_gateway import TransitGateway, TransitGatewayArgs, VpcAttachmentArgs
 
+from . import preflight
 from .plan import BgpSession, BridgePlan, KeyRef, plan_bridge, short_name
 from .spec import AZURE_SESSION_KEY_ID, BGP_KEYS_KEY, PLATFORM_PROFILES, PROJECT, BridgeSpec
 
@@ -70,6 +71,16 @@ def circuit_state(spec: BridgeSpec, provider: pulumi.ProviderResource) -> str:
             opts=pulumi.InvokeOptions(provider=provider))
     except Exception as exc:
         text = str(exc)
+        # The bridge creates its resource group, so ResourceGroupNotFound is a first run, not an error.
+        denied = ("SubscriptionNotFound", "AuthorizationFailed", "InvalidAuthenticationToken",
+                  "does not have authorization")
+        if any(marker in text for marker in denied):
+            pulumi.log.error(f"azure-native:subscriptionId: the Azure credentials cannot use subscription "
+                             f"{spec.azure_subscription_id} and resource group {spec.azure.resource_group}: {text}")
+            raise pulumi.RunError(f"the Azure credentials do not reach subscription {spec.azure_subscription_id} "
+                                  f"(azure-native:subscriptionId) and resource group {spec.azure.resource_group} "
+                                  "(bridge:azure.resourceGroup); nothing was changed (fix: sign in with an identity "
+                                  "that has rights on that subscription and resource group)") from None
         if any(marker in text for marker in ("NotFound", "not found", "could not be found", "404")):
             return ""
         raise pulumi.RunError(f"could not read the state of ExpressRoute circuit "
@@ -114,12 +125,18 @@ def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, 
     """Register the bridge's resources and export its outputs; returns the outputs too (for tests)."""
     plan = plan or plan_bridge(spec)
     tags = base_tags(spec.stack, spec.tags)
-    aws_provider = aws.Provider("aws", region=spec.aws_region)
+    # Pinned: Equinix creates the hosted connections in bridge:aws.accountId, and the bridge's Azure
+    # side lives in the stack's subscription; credentials for anything else fail.
+    aws_provider = preflight.aws_provider("aws", spec.aws_region, spec.aws.account_id)
     azure_provider = azure_native.Provider("azure-native", location=spec.azure_location,
                                            subscription_id=spec.azure_subscription_id)
     eq_config = pulumi.Config("equinix")
     equinix_provider = equinix.Provider("equinix", client_id=eq_config.get("clientId"),
                                         client_secret=eq_config.get_secret("clientSecret"))
+    # Read before anything is registered: who the AWS credentials are, and the SaaS VPCs.
+    preflight.check_aws_account(spec.aws.account_id, aws_provider)
+    preflight.check_vpcs(spec.aws.vpcs, aws_provider)
+    state = circuit_state(spec, azure_provider)
     key_opts = pulumi.ResourceOptions()
     keys = {}
     for s in plan.sessions:
@@ -133,7 +150,6 @@ def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, 
                                                 opts=pulumi.InvokeOutputOptions(provider=equinix_provider))
         fcr_asn = metro.equinix_asn
 
-    state = circuit_state(spec, azure_provider)
     provisioned = state == PROVISIONED
     next_steps: list[str] = []
     if not provisioned:
@@ -200,8 +216,8 @@ def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, 
         amazon_side_asn=plan.dxgw_asn, target=target,
         gateway_name=short_name(f"{spec.stack}-bridge-dxgw", 100),
         links=[TransitVifArgs(
-            router=link.router, connection_name=link.equinix_connection,
-            exchange_connection=cr.connections[link.equinix_connection], fcr_asn=fcr_asn,
+            router=link.router, hosted_connection_id=cr.hosted_connections[link.equinix_connection][0],
+            vlan=cr.hosted_connections[link.equinix_connection][1], fcr_asn=fcr_asn,
             amazon_address=str(link.amazon_address), customer_address=str(link.customer_address),
             auth_key=keys[plan.session(f"{link.router}/aws").key.id], vif_name=link.vif_name)
             for link in plan.aws_links],
@@ -222,10 +238,6 @@ def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, 
             depends_on=cloud_side))
     cr.add_routing(routing)
 
-    zones = PrivateDnsZones("dns", PrivateDnsZonesArgs(
-        zones=list(plan.dns_zones), vpc_ids=[v.vpc_id for v in spec.aws.vpcs], region=spec.aws_region, tags=tags),
-        opts=aws_opts)
-
     sessions = [_session_out(s, dx.vlans.get(s.router) if s.kind == "aws" else s.vlan) for s in plan.sessions]
     outputs: dict[str, Any] = {
         "kind": "bridge",
@@ -234,6 +246,11 @@ def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, 
         "transitVifIds": dx.vif_ids,
         "cloudRouterIds": cr.router_ids,
         "equinixConnectionIds": cr.connection_ids,
+        # Per router: the AWS hosted connection Equinix created, its VLAN and the AWS device it lands on.
+        "hostedConnections": {link.router: {
+            "equinixConnection": link.equinix_connection,
+            "connectionId": cr.hosted_connections[link.equinix_connection][0],
+            "vlan": dx.vlans[link.router], "awsDevice": dx.aws_devices[link.router]} for link in plan.aws_links},
         "fcrAsn": fcr_asn,
         "expressRouteCircuitId": er.circuit_id,
         "expressRouteServiceKey": er.service_key,
@@ -248,7 +265,6 @@ def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, 
             "saasCidrs": [str(c) for c in plan.aws_prefixes],
             "azure": {"resourceGroupName": er.resource_group_name, "location": spec.azure_location,
                       "endpointSubnetId": er.endpoint_subnet_id},
-            "dnsZones": zones.zone_ids,
         },
         "nextSteps": next_steps,
     }

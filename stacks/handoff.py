@@ -78,10 +78,14 @@ def _verify(ep: EndpointPlan, ids: Mapping[str, str]) -> list[Step]:
         names = [f"<the endpoint's DNS name: endpoints.{ep.name}.address>"]
     if ep.cloud == "azure":
         target = ids.get("privateIp") or ids.get("address") or f"<endpoints.{ep.name}.address>"
-        expect = f"each name resolves to {target} (an A record in the bridge's private zone)"
+        expect = f"each name resolves to {target} (an A record in the customer stack's private zone of the name)"
+        if ep.browser_auth_region:
+            auth = ids.get("browserAuthAddress") or f"<endpoints.{ep.name}.browserAuthAddress>"
+            expect = (f"each name resolves to {target}, the browser-authentication name to {auth} (A records in "
+                      "the customer stack's private zones)")
     else:
         target = ids.get("address") or f"<endpoints.{ep.name}.address>"
-        expect = (f"each name resolves through a CNAME to {target} and then to private addresses of VPC {ep.vpc}"
+        expect = (f"each name resolves to the private addresses of endpoint {target} in VPC {ep.vpc}"
                   if ep.hostnames else "the name resolves to private addresses of the SaaS VPC")
     lines = []
     for host in names:
@@ -157,6 +161,20 @@ def handoff_steps(ep: EndpointPlan, ids: Mapping[str, str], *, stack: str, aws_a
                  f"az network private-endpoint show --ids {endpoint_id} --query "
                  "\"manualPrivateLinkServiceConnections[0].privateLinkServiceConnectionState.status\" -o tsv"),
         ]
+        if ep.browser_auth_region:
+            auth_id = _id(ids, "browserAuthEndpointId",
+                          f"endpoints.{ep.name}.browserAuthEndpointId of stack {stack}")
+            auth_name = (auth_id.rsplit("/", 1)[-1] if ids.get("browserAuthEndpointId")
+                         else f"pe-{stack.rsplit('.', 1)[-1]}-{ep.name}-auth")
+            steps += [
+                Step(CUSTOMER, AFTER, f"Approve the second pending connection, from {auth_name} (sub-resource "
+                     "browser_authentication: single sign-on callbacks for every Azure Databricks workspace of "
+                     f"region {ep.browser_auth_region} reached through the SaaS), the same way. Keep the workspace "
+                     "it targets: deleting it ends single sign-on through the SaaS for the whole region."),
+                Step(SUPPORT, AFTER, "Check that the browser-authentication connection is Approved:",
+                     f"az network private-endpoint show --ids {auth_id} --query "
+                     "\"manualPrivateLinkServiceConnections[0].privateLinkServiceConnectionState.status\" -o tsv"),
+            ]
     elif ep.platform == "databricks" and ep.cloud == "aws":
         steps += [
             Step(CUSTOMER, BEFORE, "Confirm the workspace can take front-end PrivateLink: Enterprise tier, "

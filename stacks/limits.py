@@ -147,3 +147,18 @@ def asn_in_ranges(asn: int, ranges: tuple[tuple[int, int], ...]) -> bool:
 
 def iana_reserved(asn: int) -> bool:
     return asn_in_ranges(asn, IANA_RESERVED_ASN_RANGES)
+
+# --- Route 53 (private DNS of the customer stacks) -------------------------------------------------
+
+# Hosted zones per AWS account, private and public together: 500, adjustable (Service Quotas, in
+# US East (N. Virginia)). Amazon VPCs associated with one private hosted zone: 300, adjustable
+# (above it AWS recommends Route 53 Profiles). Records per hosted zone: 10,000, adjustable. Private
+# hosted zones associated with one VPC: no quota. Source:
+# https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DNSLimitations.html ("Quotas on hosted
+# zones", "Quotas on records"). Each customer stack creates one private zone per name it publishes
+# (stacks/dns.py), associated with every SaaS VPC, and one or two records in it: the zones per
+# account bound the number of customers, the VPCs per zone the number of SaaS VPCs.
+ROUTE53_HOSTED_ZONES_PER_ACCOUNT = 500
+ROUTE53_VPCS_PER_PRIVATE_ZONE = 300
+ROUTE53_RECORDS_PER_ZONE = 10_000
+ROUTE53_QUOTAS_URL = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DNSLimitations.html"

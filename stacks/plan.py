@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from . import limits as L
+from .dns import Record, zones_of
 from .spec import (
     AZURE_SESSION_KEY_ID,
     BGP_KEYS_KEY,
@@ -33,6 +34,7 @@ from .spec import (
     BridgeSpec,
     CustomerSpec,
     aws_session_key_id,
+    endpoint_dns,
     hub_subnets,
     router_link_slot,
 )
@@ -206,7 +208,6 @@ class BridgePlan:
     azure_prefixes: tuple[IPv4Network, ...]
     budgets: tuple[Budget, ...]
     vpc_routes: tuple[VpcRoute, ...]
-    dns_zones: tuple[str, ...]
     bfd: Bfd
     notes: tuple[str, ...] = field(default=())
 
@@ -344,14 +345,7 @@ def plan_bridge(spec: BridgeSpec) -> BridgePlan:
         tgw_asn=aws.transit_gateway_asn if aws.backbone == "transit-gateway" else None,
         routers=tuple(router_plans), aws_links=tuple(aws_links), azure=azure, hub=hub,
         sessions=tuple(sessions), aws_prefixes=aws_prefixes, azure_prefixes=azure_prefixes,
-        budgets=tuple(budgets), vpc_routes=vpc_routes, dns_zones=tuple(_bridge_zones()), bfd=bfd,
-        notes=tuple(notes))
-
-
-def _bridge_zones() -> list[str]:
-    from .spec import BRIDGE_DNS_ZONES
-
-    return list(BRIDGE_DNS_ZONES)
+        budgets=tuple(budgets), vpc_routes=vpc_routes, bfd=bfd, notes=tuple(notes))
 
 
 # --- customer plan ------------------------------------------------------------------------------
@@ -364,9 +358,13 @@ class EndpointPlan:
     cloud: str
     kind: Literal["azure-private-endpoint", "aws-interface-endpoint", "redshift-endpoint"]
     service: str | None
+    #: every name the endpoint answers privately: those the stack file lists, then those derived
+    #: from them (Snowflake's OCSP names, the browser-authentication name)
     hostnames: tuple[str, ...]
+    #: the zone the stack file names (Starburst, Redshift); None for a platform's domain
     zone: str | None
-    zone_owner: Literal["bridge", "customer"] | None
+    #: "name": one private zone per name (a platform's domain); "customer": the zone the file names
+    zone_owner: Literal["name", "customer"] | None
     ports: tuple[int, ...]
     group_ids: tuple[str, ...]
     vpc: str | None
@@ -374,6 +372,16 @@ class EndpointPlan:
     request_message: str
     cluster: str | None = None
     owner_account: str | None = None
+    records: tuple[Record, ...] = ()
+    #: Azure Databricks: the region whose browser-authentication name this endpoint publishes, through
+    #: a second private endpoint to the workspace's browser_authentication sub-resource
+    browser_auth_region: str | None = None
+
+    @property
+    def zones(self) -> tuple[str, ...]:
+        """The private zones the endpoint's names live in (created by its customer stack)."""
+        declared = (self.zone,) if self.zone_owner == "customer" and self.zone else ()
+        return tuple(dict.fromkeys((*declared, *zones_of(self.records))))
 
 
 @dataclass(frozen=True)
@@ -382,7 +390,8 @@ class CustomerPlan:
     customer: str
     bridge_stack: str
     endpoints: tuple[EndpointPlan, ...]
-    customer_zones: tuple[str, ...]
+    #: every Route 53 private hosted zone the customer stack creates, associated with every SaaS VPC
+    zones: tuple[str, ...]
 
 
 def plan_customer(spec: CustomerSpec, bridge: BridgeSpec) -> CustomerPlan:
@@ -392,10 +401,11 @@ def plan_customer(spec: CustomerSpec, bridge: BridgeSpec) -> CustomerPlan:
     endpoints = []
     for ep in spec.endpoints:
         profile = PLATFORM_PROFILES[(ep.platform, ep.cloud)]
-        zone = profile.zone or ep.zone
-        owner: Literal["bridge", "customer"] | None = None
-        if zone is not None:
-            owner = "bridge" if profile.zone else "customer"
+        owner: Literal["name", "customer"] | None = None
+        if profile.domain is not None:
+            owner = "name"
+        elif ep.zone is not None:
+            owner = "customer"
         if ep.cloud == "azure":
             kind: Literal["azure-private-endpoint", "aws-interface-endpoint", "redshift-endpoint"] = \
                 "azure-private-endpoint"
@@ -406,11 +416,14 @@ def plan_customer(spec: CustomerSpec, bridge: BridgeSpec) -> CustomerPlan:
         # Azure caps a private endpoint's request message at 140 characters (azure.md §4 rule 24).
         what = ep.name if ep.name == ep.platform else f"{ep.name}, {ep.platform}"
         message = f"{spec.bridge_stack} bridge: private access for {spec.id} ({what})"[:140]
+        records = endpoint_dns(ep, bridge.azure_location)
         endpoints.append(EndpointPlan(
             name=ep.name, platform=ep.platform, cloud=ep.cloud, kind=kind, service=ep.service,
-            hostnames=ep.hostnames, zone=zone, zone_owner=owner, ports=profile.ports,
+            hostnames=tuple(r.name for r in records) if records else ep.hostnames,
+            zone=ep.zone if owner == "customer" else None, zone_owner=owner, ports=profile.ports,
             group_ids=profile.group_ids, vpc=(ep.vpc or default_vpc) if ep.cloud == "aws" else None,
             allowed_cidrs=saas_cidrs, request_message=message, cluster=ep.cluster,
-            owner_account=ep.owner_account))
-    customer_zones = tuple(sorted({e.zone for e in endpoints if e.zone and e.zone_owner == "customer"}))
-    return CustomerPlan(spec.stack, spec.id, spec.bridge_stack, tuple(endpoints), customer_zones)
+            owner_account=ep.owner_account, records=records,
+            browser_auth_region=(ep.workspace_region or bridge.azure_location) if ep.browser_authentication else None))
+    zones = tuple(dict.fromkeys(z for e in endpoints for z in e.zones))
+    return CustomerPlan(spec.stack, spec.id, spec.bridge_stack, tuple(endpoints), zones)

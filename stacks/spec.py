@@ -22,6 +22,16 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from . import limits as L
+from .dns import (
+    AWS_DATABRICKS_DOMAIN,
+    AZURE_DATABRICKS_DOMAIN,
+    PLATFORM_PUBLIC_DOMAINS,
+    SNOWFLAKE_DOMAIN,
+    Record,
+    endpoint_records,
+    implied_ocsp,
+    within,
+)
 from .fields import (
     Bool,
     Cidr,
@@ -156,6 +166,19 @@ class AwsSpec:
                                            default=None, example=64512)
     core_network: CoreNetwork | None = spec("coreNetwork", Obj(CoreNetwork),
                                             "Cloud WAN core network (backbone: cloud-wan).", default=None)
+    # Each customer stack creates one Route 53 private hosted zone per name it publishes, associated
+    # with every SaaS VPC (stacks/dns.py, docs/dns.md); validation counts them across the customers.
+    route53_hosted_zone_quota: int = spec(
+        "route53HostedZoneQuota", Int(minimum=1, maximum=1_000_000),
+        "Route 53 hosted zones the customers of this bridge may create in the SaaS account (one per published "
+        "name): the account's hosted-zone quota (500 unless raised) minus the zones the account holds "
+        "otherwise, and minus other bridges' share when several bridges use one account.",
+        default=L.ROUTE53_HOSTED_ZONES_PER_ACCOUNT, example=500)
+    route53_vpcs_per_zone_quota: int = spec(
+        "route53VpcsPerZoneQuota", Int(minimum=1, maximum=1_000_000),
+        "The account's quota of VPCs associated with one Route 53 private hosted zone (300 unless raised); "
+        "every customer zone is associated with every SaaS VPC.",
+        default=L.ROUTE53_VPCS_PER_PRIVATE_ZONE, example=300)
 
 
 @dataclass(frozen=True)
@@ -297,29 +320,30 @@ CLOUDS = ("azure", "aws")
 class PlatformProfile:
     """What a data platform needs from a private endpoint on one cloud."""
 
-    zone: str | None          # its private DNS zone; None: the endpoint names its own zone
+    domain: str | None        # its private DNS domain; None: the endpoint names a zone of its own
     ports: tuple[int, ...]    # TCP ports the SaaS opens toward the endpoint
     group_ids: tuple[str, ...] = ()  # Azure private endpoint sub-resources
     handoff: str = ""         # what the customer does on their side
 
 
-# Ports and zones: Snowflake (443 and 80 for OCSP; privatelink.snowflakecomputing.com) aws.md §5.2,
+# Ports and domains: Snowflake (443 and 80 for OCSP; privatelink.snowflakecomputing.com) aws.md §5.2,
 # azure.md §5.2; Databricks front end (443; privatelink.azuredatabricks.net on Azure,
 # privatelink.cloud.databricks.com on AWS) aws.md §5.3, azure.md §5.3; Redshift 5439 aws.md §5.4;
-# Starburst (443; the customer's own zone) aws.md §5.5, azure.md §5.4.
+# Starburst (443; the customer's own zone) aws.md §5.5, azure.md §5.4. The bridge never holds a zone
+# for a whole domain: each name published in one gets a zone of its own (stacks/dns.py).
 PLATFORM_PROFILES: dict[tuple[str, str], PlatformProfile] = {
-    ("snowflake", "azure"): PlatformProfile("privatelink.snowflakecomputing.com", (443, 80)),
-    ("snowflake", "aws"): PlatformProfile("privatelink.snowflakecomputing.com", (443, 80)),
-    ("databricks", "azure"): PlatformProfile("privatelink.azuredatabricks.net", (443,), ("databricks_ui_api",)),
-    ("databricks", "aws"): PlatformProfile("privatelink.cloud.databricks.com", (443,)),
+    ("snowflake", "azure"): PlatformProfile(SNOWFLAKE_DOMAIN, (443, 80)),
+    ("snowflake", "aws"): PlatformProfile(SNOWFLAKE_DOMAIN, (443, 80)),
+    ("databricks", "azure"): PlatformProfile(AZURE_DATABRICKS_DOMAIN, (443,), ("databricks_ui_api",)),
+    ("databricks", "aws"): PlatformProfile(AWS_DATABRICKS_DOMAIN, (443,)),
     ("starburst", "azure"): PlatformProfile(None, (443,)),
     ("starburst", "aws"): PlatformProfile(None, (443,)),
     ("redshift", "aws"): PlatformProfile(None, (5439,)),
 }
 
-#: The private DNS zones a bridge owns (Route 53 private hosted zones on the SaaS VPCs);
-#: customer stacks add records to them.
-BRIDGE_DNS_ZONES: tuple[str, ...] = tuple(sorted({p.zone for p in PLATFORM_PROFILES.values() if p.zone}))
+#: The Azure Databricks sub-resource for single sign-on callbacks through Private Link (one per
+#: region, shared by the region's workspaces; azure.md §5.3).
+BROWSER_AUTH_GROUP_ID = "browser_authentication"
 
 
 @dataclass(frozen=True)
@@ -353,6 +377,16 @@ class EndpointSpec:
     owner_account: str | None = spec("ownerAccount", Str(pattern=ACCOUNT_ID_RE, pattern_reason="must be 12 digits"),
                                      "Redshift: the AWS account that owns the cluster.", default=None,
                                      example='"444455556666"')
+    browser_authentication: bool = spec(
+        "browserAuthentication", Bool(),
+        "Databricks on Azure, for workspaces that use single sign-on: also a private endpoint to the "
+        "workspace's browser_authentication sub-resource and the region's <region>.pl-auth name. One per "
+        "Azure region on a bridge.", default=False, example=True)
+    workspace_region: str | None = spec(
+        "workspaceRegion",
+        Str(pattern=AZURE_LOCATION_RE, pattern_reason="is not an Azure location name such as eastus2"),
+        "Databricks on Azure with browserAuthentication: the workspace's Azure region (default: the bridge's "
+        "azure-native:location).", default=None, example="eastus2")
 
 
 @dataclass(frozen=True)
@@ -549,6 +583,20 @@ def _validate_aws(aws: AwsSpec, path: str, region: str | None, problems: Problem
             problems.warn(f"{path}.vpcs[{i}].routeTableIds", [],
                           "is empty: no VPC route toward Azure is created for this VPC",
                           "list the VPC's route tables, or add the routes yourself")
+    # Every customer zone is associated with every SaaS VPC (stacks/dns.py): the VPCs of a bridge must fit
+    # the account's quota of VPCs per private hosted zone (L.ROUTE53_QUOTAS_URL).
+    count = len([v for _, v in vpcs if v.vpc_id])
+    quota = aws.route53_vpcs_per_zone_quota
+    if quota is not None and count > quota:
+        problems.error(f"{path}.vpcs", f"{count} VPCs", f"exceed the {quota} VPCs one Route 53 private hosted zone "
+                       f"can be associated with ({path}.route53VpcsPerZoneQuota; {L.ROUTE53_QUOTAS_URL}); every "
+                       "customer zone is associated with every SaaS VPC",
+                       "raise the quota in Service Quotas (US East (N. Virginia)) and route53VpcsPerZoneQuota, or "
+                       "split the VPCs between bridges; see docs/dns.md")
+    elif quota is not None and count > quota * L.BUDGET_WARN_RATIO:
+        problems.warn(f"{path}.vpcs", f"{count} VPCs", f"use over {int(L.BUDGET_WARN_RATIO * 100)}% of the {quota} "
+                      f"VPCs one Route 53 private hosted zone can be associated with ({path}.route53VpcsPerZoneQuota; "
+                      f"{L.ROUTE53_QUOTAS_URL})", "request a higher quota before it fills up; see docs/dns.md")
     # The DX gateway advertises the allowed prefixes of its transit gateway association exactly as
     # listed: at most 200 (aws.md Q2, Q4). With Cloud WAN the segment's routes are advertised instead
     # (aws.md §2.3), so stacks.plan counts this budget for transit-gateway only, and so do we.
@@ -908,13 +956,19 @@ def _validate_endpoint(ep: EndpointSpec, path: str, problems: Problems) -> None:
         problems.error(f"{path}.cluster", ep.cluster, "is only for platform redshift", "remove it")
     if ep.cloud == "azure" and ep.vpc is not None:
         problems.error(f"{path}.vpc", ep.vpc, "is only for cloud: aws endpoints", "remove it")
-    zone = profile.zone
-    if zone is not None and ep.zone is not None and ep.zone != zone:
-        problems.error(f"{path}.zone", ep.zone, f"differs from {ep.platform}'s own private zone {zone}",
-                       "remove it; the bridge owns that zone")
-    zone = zone or ep.zone
-    # Hostnames resolve through a private zone: the platform's own (held by the bridge) or, for
-    # Starburst and Redshift, one the customer stack creates (aws.md §5.4-5.5, azure.md §5.4, §6).
+    domain = profile.domain
+    # A platform with a private domain gets one zone per name (stacks/dns.py): a zone key names nothing.
+    if domain is not None and ep.zone is not None:
+        if ep.zone.rstrip(".") == domain:
+            problems.warn(f"{path}.zone", ep.zone, f"is not used: the customer stack creates one private zone per "
+                          f"{ep.platform} hostname, never one for the whole domain", "remove it")
+        else:
+            problems.error(f"{path}.zone", ep.zone, f"is only for platforms without a private domain of their own "
+                           f"(starburst, redshift); {ep.platform} names go in {domain}, one private zone per name",
+                           "remove it")
+    zone = domain or ep.zone
+    # Hostnames resolve through private zones: one per name of the platform's domain or, for
+    # Starburst and Redshift, the zone the customer stack creates (aws.md §5.4-5.5, azure.md §5.4, §6).
     if zone is None and not zone_parsed:
         pass
     elif zone is None and ep.hostnames and ep.platform != "redshift":
@@ -931,15 +985,43 @@ def _validate_endpoint(ep: EndpointSpec, path: str, problems: Problems) -> None:
         problems.error(f"{path}.zone", ep.zone, zone_reason,
                        f"write {ep.zone.lower()}" if zone_reason == "must be lowercase"
                        else "use a DNS zone such as corp.example")
+    elif domain is None and ep.zone is not None:
+        # The customer's zone answers every name under it for the SaaS (NXDOMAIN for those it lacks):
+        # it must not cover a platform's names.
+        own = ep.zone.rstrip(".")
+        shadowed = [d for d in PLATFORM_PUBLIC_DOMAINS if within(own, d) or within(d, own)]
+        if shadowed:
+            problems.error(f"{path}.zone", ep.zone, f"would answer names of {shadowed[0]} for the SaaS: a private "
+                           "zone answers every name under it, and NXDOMAIN for those it does not hold",
+                           "use a zone of the customer's own that holds only these names, e.g. starburst.acme.internal")
     for i, host in _each(ep.hostnames):
         reason = _valid_hostname(host)
         if reason:
             problems.error(f"{path}.hostnames[{i}]", host, reason,
                            f"write {host.lower()}" if reason == "must be lowercase"
                            else "use a DNS name such as acct.region.privatelink.snowflakecomputing.com")
+        elif domain and not host.rstrip(".").endswith("." + domain):
+            problems.error(f"{path}.hostnames[{i}]", host, f"is outside the {ep.platform} private domain {domain}",
+                           f"use a name ending in .{domain}")
         elif zone and not zone_reason and not host.rstrip(".").endswith("." + zone.rstrip(".")):
             problems.error(f"{path}.hostnames[{i}]", host, f"is outside the {ep.platform} private zone {zone}",
                            f"use a name ending in .{zone}")
+    # Snowflake: the OCSP name of every account name is published with it (stacks/dns.py).
+    if ep.platform == "snowflake":
+        implied = implied_ocsp([h.rstrip(".") for _, h in _each(ep.hostnames)])
+        for i, host in _each(ep.hostnames):
+            if host.rstrip(".") in implied:
+                problems.warn(f"{path}.hostnames[{i}]", host, f"is published automatically with "
+                              f"{implied[host.rstrip('.')]}: every Snowflake account name also answers its OCSP "
+                              "name, in the account name's zone", "remove it")
+    # Azure Databricks single sign-on: the browser_authentication sub-resource (azure.md §5.3).
+    if ep.browser_authentication and (ep.platform, ep.cloud) != ("databricks", "azure"):
+        problems.error(f"{path}.browserAuthentication", True, "is only for platform databricks on cloud azure "
+                       "(the workspace's browser_authentication sub-resource)", "remove it")
+    if ep.workspace_region is not None and not ep.browser_authentication:
+        problems.error(f"{path}.workspaceRegion", ep.workspace_region, "is only used with browserAuthentication: "
+                       "true (it names the region's browser-authentication name)",
+                       "remove it, or add `browserAuthentication: true`")
 
 
 def _validate_customer(body: _CustomerBody, path: str, problems: Problems) -> None:
@@ -1100,10 +1182,18 @@ def check_customer_against_bridge(customer: CustomerSpec, bridge: BridgeSpec | N
                 problems.error(f"{path}.endpoints[{i}].service", ep.service,
                                f"is in {m.group(1)}, but the bridge's VPCs are in {bridge.aws_region}",
                                "ask the platform for the service in the bridge's region")
-    # Customers of one bridge share its private zones (one record per hostname) and its resource
-    # names (derived from the customer id), so both are unique per bridge.
-    mine_hosts = {h: f"{path}.endpoints[{i}].hostnames[{j}]"
-                  for i, ep in enumerate(customer.endpoints) for j, h in enumerate(ep.hostnames)}
+    # Customers of one bridge share its SaaS VPCs, where one private zone of a name can exist (Route 53
+    # refuses a second one: ConflictingDomainExists), and its resource names (derived from the customer
+    # id), so both are unique per bridge. One pass over the siblings: linear in the bridge's endpoints.
+    location = bridge.azure_location
+    own = [(i, r) for i, ep in enumerate(customer.endpoints) for r in endpoint_dns(ep, location)]
+    _check_own_names(customer, own, problems)
+    own_zones = customer_zones(customer, location)
+    mine_declared = {ep.zone: i for i, ep in reversed(list(enumerate(customer.endpoints)))
+                     if ep.zone is not None and PLATFORM_PROFILES[(ep.platform, ep.cloud)].domain is None}
+    published: dict[str, tuple[str, EndpointSpec, Record]] = {}
+    declared_zones: dict[str, str] = {}
+    total_zones, counted = len(own_zones), 1
     for other_stack, other in sorted(siblings.items()):
         if other_stack == customer.stack or other.bridge_stack != customer.bridge_stack:
             continue
@@ -1111,8 +1201,134 @@ def check_customer_against_bridge(customer: CustomerSpec, bridge: BridgeSpec | N
             problems.error(f"{path}.id", customer.id, f"is already used by stack {other_stack}",
                            "pick a different customer id")
         for ep in other.endpoints:
-            for h in ep.hostnames:
-                if h in mine_hosts:
-                    problems.error(mine_hosts[h], h,
-                                   f"is already published by customer stack {other_stack}",
-                                   "a hostname can point at one endpoint only; check the customer's account")
+            for r in endpoint_dns(ep, location):
+                published.setdefault(r.name, (other_stack, ep, r))
+            if ep.zone is not None and PLATFORM_PROFILES[(ep.platform, ep.cloud)].domain is None:
+                declared_zones.setdefault(ep.zone, other_stack)
+        total_zones += len(customer_zones(other, location))
+        counted += 1
+    reported: set[str] = set()  # one line per key of the file: a taken account name implies its OCSP name
+    for i, r in own:
+        where, _ = _record_path(customer, i, r)
+        if r.name in published and where not in reported:
+            reported.add(where)
+            _report_taken_name(customer, i, r, published[r.name], bridge, problems)
+    for zone, i in mine_declared.items():
+        if zone in declared_zones:
+            problems.error(f"{path}.endpoints[{i}].zone", zone, f"is already a zone of customer stack "
+                           f"{declared_zones[zone]}: the SaaS VPCs can hold one private zone of a name (Route 53 "
+                           "refuses a second: ConflictingDomainExists)",
+                           f"use a zone of this customer's own, e.g. {customer.id}.{zone}")
+    _check_zone_quota(customer, bridge, len(own_zones), total_zones, counted, problems)
+
+
+def endpoint_dns(ep: EndpointSpec, bridge_location: str) -> tuple[Record, ...]:
+    """The names an endpoint publishes and their zones (stacks/dns.py); the bridge's Azure location is
+    the default region of a browser-authentication name."""
+    profile = PLATFORM_PROFILES[(ep.platform, ep.cloud)]
+    region = (ep.workspace_region or bridge_location) if ep.browser_authentication else None
+    return endpoint_records(ep.platform, profile.domain, ep.hostnames,
+                            ep.zone if profile.domain is None else None, region)
+
+
+def customer_zones(customer: CustomerSpec, bridge_location: str) -> list[str]:
+    """Every Route 53 private hosted zone a customer stack creates, once each: one per name it publishes
+    in a platform's domain, and the zones its Starburst and Redshift endpoints name."""
+    zones: list[str] = []
+    for ep in customer.endpoints:
+        if ep.zone is not None and PLATFORM_PROFILES[(ep.platform, ep.cloud)].domain is None:
+            zones.append(ep.zone)
+        zones += [r.zone for r in endpoint_dns(ep, bridge_location)]
+    return list(dict.fromkeys(zones))
+
+
+def _record_path(customer: CustomerSpec, i: int, r: Record) -> tuple[str, Any]:
+    """Where a published name comes from in the stack file, and the value there."""
+    ep = customer.endpoints[i]
+    where = f"{CUSTOMER_KEY}.endpoints[{i}]"
+    if r.target == "browser-auth":
+        return f"{where}.browserAuthentication", True
+    listed = r.zone if r.automatic else r.name  # a derived OCSP name comes with the name of its zone
+    for j, h in enumerate(ep.hostnames):
+        if h.rstrip(".") == listed:
+            return f"{where}.hostnames[{j}]", h
+    return f"{where}.hostnames", list(ep.hostnames)
+
+
+def _check_own_names(customer: CustomerSpec, own: list[tuple[int, Record]], problems: Problems) -> None:
+    """A derived name (an OCSP or browser-authentication name) that another endpoint of the customer also
+    publishes. Listed names repeated across endpoints are reported by _validate_customer."""
+    first: dict[str, tuple[int, Record]] = {}
+    for i, r in own:
+        if r.name not in first:
+            first[r.name] = (i, r)
+            continue
+        j, other = first[r.name]
+        if not (r.automatic or other.automatic):
+            continue
+        if j == i:
+            if "browser-auth" in (r.target, other.target):
+                where, value = _record_path(customer, i, other if r.automatic else r)
+                problems.error(where, value, "is the browser-authentication name that browserAuthentication "
+                               "publishes (toward its own private endpoint)", "remove it from hostnames")
+            continue
+        if r.target == "browser-auth" and other.target == "browser-auth":
+            problems.error(f"{CUSTOMER_KEY}.endpoints[{i}].browserAuthentication", True,
+                           f"publishes {r.name} again: endpoints[{j}] already has browser authentication in that "
+                           "region, and Azure Databricks has one browser-authentication name per region, shared by "
+                           "every workspace there", "keep browserAuthentication on one endpoint per region")
+            continue
+        # Report on the name listed in the file: that is the one to remove.
+        listed_i, listed_r, by_i, by_r = (i, r, j, other) if other.automatic else (j, other, i, r)
+        where, value = _record_path(customer, listed_i, listed_r)
+        origin = (f"endpoints[{by_i}] ({by_r.zone})" if by_r.automatic else f"endpoints[{by_i}]")
+        problems.error(where, value, f"is also published automatically by {origin}: "
+                       "every Snowflake account name answers its OCSP name", "remove it")
+
+
+def _report_taken_name(customer: CustomerSpec, i: int, r: Record, theirs: tuple[str, EndpointSpec, Record],
+                       bridge: BridgeSpec, problems: Problems) -> None:
+    other_stack, other_ep, _ = theirs
+    ep = customer.endpoints[i]
+    where, value = _record_path(customer, i, r)
+    if r.target == "browser-auth":
+        region = ep.workspace_region or bridge.azure_location
+        problems.error(where, value, f"publishes {r.name}, which customer stack {other_stack} already publishes "
+                       f"(endpoint {other_ep.name}): Azure Databricks has one browser-authentication name per region, "
+                       "shared by every workspace there, and one name points at one private endpoint",
+                       f"remove browserAuthentication here: the browser-authentication endpoint of {other_stack} "
+                       f"already serves single sign-on for every Azure Databricks workspace in {region}")
+    elif (ep.platform, ep.cloud) == ("databricks", "aws") and within(r.name, AWS_DATABRICKS_DOMAIN):
+        problems.error(where, value, f"is already published by customer stack {other_stack} (endpoint "
+                       f"{other_ep.name}): it is Databricks' regional front-end name, which every workspace URL of "
+                       "the region resolves to, and one name points at one VPC endpoint",
+                       f"remove this endpoint: the VPC endpoint of {other_stack} reaches every workspace of the "
+                       "region once this customer registers it in their Databricks account and allows it in the "
+                       "workspace's private access settings (Databricks lets several accounts share one front-end "
+                       f"endpoint; its id is stack output endpoints.{other_ep.name}.endpointId of {other_stack})")
+    else:
+        taken = (f"publishes its OCSP name {r.name}, which customer stack {other_stack} already publishes"
+                 if r.automatic else f"is already published by customer stack {other_stack}")
+        problems.error(where, value, f"{taken} (endpoint {other_ep.name}): a name points at one endpoint, and the "
+                       "SaaS VPCs can hold one private zone of a name",
+                       "check that the customer gave you their own account's name")
+
+
+def _check_zone_quota(customer: CustomerSpec, bridge: BridgeSpec, own: int, total: int, customers: int,
+                      problems: Problems) -> None:
+    """Route 53 hosted zones of every customer of the bridge against the share of the account's quota the
+    bridge may use (bridge:aws.route53HostedZoneQuota; L.ROUTE53_QUOTAS_URL)."""
+    if own == 0:
+        return  # this customer creates none: it does not compete for the quota
+    quota = bridge.aws.route53_hosted_zone_quota
+    key = f"{NS}aws.route53HostedZoneQuota"
+    what = (f"Route 53 hosted zones bridge {bridge.stack} may use ({key}): its {customers} customer stack(s) create "
+            f"one private zone per published name, {own} of them this one's ({L.ROUTE53_QUOTAS_URL})")
+    if total > quota:
+        problems.error(f"{CUSTOMER_KEY}.endpoints", f"{total} hosted zones", f"exceed the {quota} {what}",
+                       "raise the account's Route 53 hosted-zone quota in Service Quotas (US East (N. Virginia)), "
+                       f"then {key} in Pulumi.{bridge.stack}.yaml; see docs/dns.md")
+    elif total > quota * L.BUDGET_WARN_RATIO:
+        problems.warn(f"{CUSTOMER_KEY}.endpoints", f"{total} hosted zones",
+                      f"use over {int(L.BUDGET_WARN_RATIO * 100)}% of the {quota} {what}",
+                      "request a higher Route 53 hosted-zone quota before it fills up; see docs/dns.md")

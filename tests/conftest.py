@@ -8,7 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import hypothesis  # noqa: F401  (imported before any test runs; see below)
 import pytest
+
+# Hypothesis's pytest plugin imports hypothesis lazily in its terminal summary, after the tests. On
+# CPython 3.11.7, parsing (assertion-rewriting) a module after the whole-program tests can fail with
+# "SystemError: AST constructor recursion depth mismatch"; importing it here parses it first.
 
 ROOT = Path(__file__).resolve().parent.parent
 

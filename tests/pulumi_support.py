@@ -13,7 +13,7 @@ from typing import Any
 
 import pulumi
 
-from bridgectl.offline import MockContext, Recorder, Registration, offline_mocks, recording_monitor
+from bridgectl.offline import MockContext, Recorder, Registration, drain, offline_mocks, recording_monitor
 
 
 @dataclass
@@ -66,6 +66,7 @@ def run_components(build: Callable[[], Any], ctx: MockContext | None = None) -> 
         go()
     finally:
         pulumi.runtime.reset_options()
+        drain(loop)
         asyncio.set_event_loop(None)
         loop.close()
     return run

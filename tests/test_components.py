@@ -29,10 +29,9 @@ from components.expressroute import ExpressRoute, ExpressRouteArgs, PrivatePeeri
 from components.private_endpoints import (
     AzureTarget,
     EndpointArgs,
-    PrivateDnsZones,
-    PrivateDnsZonesArgs,
     PrivateEndpoints,
     PrivateEndpointsArgs,
+    RecordArgs,
 )
 from components.transit_gateway import TransitGateway, TransitGatewayArgs, VpcAttachmentArgs
 from pulumi_support import Run, run_components
@@ -120,13 +119,17 @@ def test_cloud_wan_policy_attachments_and_routes() -> None:
 
 
 def _dx(target: TransitGatewayTarget | CloudWanTarget) -> DirectConnect:
+    # What the exchange's connections report: the hosted connection's id and VLAN are outputs of the
+    # Equinix connection (a stand-in resource here), so the AWS side depends on it.
     anchor = pulumi.CustomResource("test:index:Anchor", "exchange-conn-a", {})
     anchor_b = pulumi.CustomResource("test:index:Anchor", "exchange-conn-b", {})
     return DirectConnect("dx", DirectConnectArgs(
         amazon_side_asn=64513, target=target, gateway_name="test-bridge-dxgw",
-        links=[TransitVifArgs("fcr-a", "test-fcr-a-aws", anchor, 65100, "169.254.100.1/30", "169.254.100.2/30",
-                              pulumi.Output.secret("k" * 32), "test-fcr-a"),
-               TransitVifArgs("fcr-b", "test-fcr-b-aws", anchor_b, 65100, "169.254.100.5/30", "169.254.100.6/30",
+        links=[TransitVifArgs("fcr-a", anchor.id.apply(lambda _: "dxcon-ffaaaa01"), anchor.id.apply(lambda _: 321),
+                              65100, "169.254.100.1/30", "169.254.100.2/30", pulumi.Output.secret("k" * 32),
+                              "test-fcr-a"),
+               TransitVifArgs("fcr-b", anchor_b.id.apply(lambda _: "dxcon-ffbbbb02"),
+                              anchor_b.id.apply(lambda _: 654), 65100, "169.254.100.5/30", "169.254.100.6/30",
                               pulumi.Output.secret("j" * 32), "test-fcr-b")],
         tags=TAGS))
 
@@ -144,18 +147,16 @@ def test_direct_connect_confirms_hosted_connection_before_vif() -> None:
     assert rta.inputs["transitGatewayRouteTableId"] == "tgw-rtb-hybrid"
     assert run.one("aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation").inputs[
         "transitGatewayRouteTableId"] == "tgw-rtb-saas"
-    lookups = [args for token, args in run.calls if token == "aws:directconnect/getConnection:getConnection"]
-    assert sorted(a["name"] for a in lookups) == ["test-fcr-a-aws", "test-fcr-b-aws"]
-    from bridgectl.offline import MockContext, fake_call
-
-    for router in ("fcr-a", "fcr-b"):
-        hosted = fake_call(MockContext(stack="test"), "aws:directconnect/getConnection:getConnection",
-                           {"name": f"test-{router}-aws"})
+    # Nothing is looked up by name: AWS lists deleted and rejected connections under their names.
+    assert not [token for token, _ in run.calls if token == "aws:directconnect/getConnection:getConnection"]
+    for router, (dxcon, vlan, anchor) in {"fcr-a": ("dxcon-ffaaaa01", 321, "exchange-conn-a"),
+                                          "fcr-b": ("dxcon-ffbbbb02", 654, "exchange-conn-b")}.items():
         confirm = run.one("aws:directconnect/connectionConfirmation:ConnectionConfirmation", f"dx-{router}-confirm")
         vif = run.one("aws:directconnect/transitVirtualInterface:TransitVirtualInterface", f"dx-{router}-vif")
-        assert confirm.inputs["connectionId"] == hosted["id"]
-        assert vif.inputs["connectionId"] == hosted["id"]
-        assert vif.inputs["vlan"] == hosted["vlanId"], "the VLAN is the one Equinix gave the hosted connection"
+        assert confirm.inputs["connectionId"] == dxcon, "the id the exchange reported, not a lookup"
+        assert run.depends(confirm, run.one("test:index:Anchor", anchor)), "after the exchange's connection"
+        assert vif.inputs["connectionId"] == dxcon
+        assert vif.inputs["vlan"] == vlan, "the VLAN is the one Equinix gave the hosted connection"
         assert run.depends(vif, confirm), "a VIF on an unconfirmed hosted connection fails"
         assert vif.inputs["bgpAsn"] == 65100 and vif.inputs["addressFamily"] == "ipv4"
         assert vif.inputs["bgpAuthKey"] == "[secret]"
@@ -163,6 +164,17 @@ def test_direct_connect_confirms_hosted_connection_before_vif() -> None:
         assert vif.protect and vif.inputs["mtu"] == 1500
     vif_a = run.one("aws:directconnect/transitVirtualInterface:TransitVirtualInterface", "dx-fcr-a-vif")
     assert (vif_a.inputs["amazonAddress"], vif_a.inputs["customerAddress"]) == ("169.254.100.1/30", "169.254.100.2/30")
+
+
+def test_direct_connect_reports_each_vifs_aws_device() -> None:
+    found: dict[str, str] = {}
+
+    def build() -> Any:
+        dx = _dx(CloudWanTarget("core-network-1", ["us-east-1"]))
+        return pulumi.Output.from_input(dx.aws_devices).apply(lambda d: found.update(cast(dict[str, str], d)))
+
+    run_components(build)
+    assert set(found) == {"fcr-a", "fcr-b"} and all(found.values()), found
 
 
 def test_direct_connect_to_cloud_wan() -> None:
@@ -229,11 +241,84 @@ def test_cloud_router_connections() -> None:
     assert primary.inputs["aSide"]["accessPoint"]["router"]["uuid"] == mock_id(fcr_a.type, "x-fcr-a")
     assert run.depends(primary, fcr_a)
     profiles = [a["filter"]["values"][0] for t, a in run.calls if t.endswith("getServiceProfiles")]
-    assert sorted(profiles) == ["AWS Direct Connect - High Capacity", "Azure ExpressRoute"]
+    # At 1 Gbps too: every FCR example of Equinix uses this profile ("High Capacity" is for ports).
+    assert sorted(profiles) == ["AWS Direct Connect", "Azure ExpressRoute"]
+    aws_primary, aws_secondary = conns["t-fcr-a-aws"], conns["t-fcr-b-aws"]
+    assert aws_primary.inputs["redundancy"] == {"priority": "PRIMARY"}
+    assert aws_secondary.inputs["redundancy"]["priority"] == "SECONDARY", "diverse AWS connections, like Azure's"
+    assert aws_secondary.inputs["redundancy"]["group"] == mock_group("x-t-fcr-a-aws")
+    assert run.depends(aws_secondary, aws_primary)
+
+
+def mock_group(name: str) -> str:
+    from bridgectl.offline import _uuid
+
+    return _uuid("group", "test", name)
+
+
+def test_cloud_router_reports_the_hosted_connections_equinix_created() -> None:
+    found: dict[str, tuple[str, int]] = {}
+
+    def build() -> Any:
+        cr = _cloud_router(with_routing=False)
+        return pulumi.Output.all(*[pulumi.Output.all(i, v) for i, v in cr.hosted_connections.values()]).apply(
+            lambda pairs: found.update(zip(cr.hosted_connections, [tuple(p) for p in pairs], strict=True)))
+
+    run = run_components(build)
+    for name in ("t-fcr-a-aws", "t-fcr-b-aws"):
+        conn = run.one("equinix:fabric/connection:Connection", f"x-{name}")
+        from bridgectl.offline import MockContext, fake_resource
+
+        _, state = fake_resource(MockContext(stack="test"), conn.type, conn.name, conn.inputs)
+        reported = state["zSide"]["accessPoint"]
+        assert found[name] == (reported["providerConnectionId"], reported["linkProtocol"]["vlanTag"])
+    assert set(found) == {"t-fcr-a-aws", "t-fcr-b-aws"}, "only AWS connections have a hosted connection"
+
+
+def test_hosted_connection_missing_from_the_exchange_is_a_clear_error() -> None:
+    from types import SimpleNamespace as NS
+
+    from components.cloud_router import hosted_connection_id, hosted_connection_vlan
+
+    z = NS(access_point=NS(provider_connection_id="dxcon-ffaaaa01", link_protocol=NS(vlan_tag=None, vlan_s_tag=812)))
+    assert hosted_connection_id("c", z) == "dxcon-ffaaaa01" and hosted_connection_vlan("c", z) == 812
+    empty = NS(access_point=NS(provider_connection_id=None, link_protocol=None))
+    for read in (hosted_connection_id, hosted_connection_vlan):
+        with pytest.raises(pulumi.RunError, match="Equinix connection dev-fcr-a-aws reports no"):
+            read("dev-fcr-a-aws", empty)
+        with pytest.raises(pulumi.RunError, match="reports no"):
+            read("dev-fcr-a-aws", None)
+
+
+def test_service_profile_is_checked_before_use() -> None:
+    from types import SimpleNamespace as NS
+
+    from components.cloud_router import choose_profile
+
+    profile = NS(name="AWS Direct Connect", uuid="p-1", metros=[NS(code="DC"), NS(code="SV")],
+                 access_point_type_configs=[NS(supported_bandwidths=[50, 100, 500, 1000, 10000])])
+    assert choose_profile("AWS Direct Connect", [profile], ["DC"], 1000) == "p-1"
+    with pytest.raises(pulumi.RunError, match=r'no service profile named "AWS Direct Connect".*metro DC'):
+        choose_profile("AWS Direct Connect", [], ["DC"], 1000)
+    with pytest.raises(pulumi.RunError, match="not offered in metro AM"):
+        choose_profile("AWS Direct Connect", [profile], ["DC", "AM"], 1000)
+    with pytest.raises(pulumi.RunError, match=r"does not offer 2000 Mbps.*1000, 10000"):
+        choose_profile("AWS Direct Connect", [profile], ["DC"], 2000)
+    # A profile that lists no metros or bandwidths is not refused on them.
+    assert choose_profile("AWS Direct Connect", [NS(name="AWS Direct Connect", uuid="p-2")], ["DC"], 1000) == "p-2"
+
+
+def test_empty_profile_lookup_stops_the_program_without_a_traceback() -> None:
+    from bridgectl.offline import MockContext
+
+    ctx = MockContext(stack="test", fcr_asn=65100, service_profiles={"AWS Direct Connect": []})
+    with pytest.raises(Exception, match='no service profile named "AWS Direct Connect"'):
+        run_components(lambda: _cloud_router(with_routing=False), ctx)
 
 
 def test_cloud_router_filters_each_cloud_to_the_planned_prefixes() -> None:
     run = run_components(_cloud_router)
+    rules_of: dict[str, list[Any]] = {}
     filters = {r.inputs["name"]: r for r in run.of_type("equinix:fabric/routeFilter:RouteFilter")}
     assert set(filters) == {"t-aws", "t-azure"}
     assert all(f.inputs["type"] == "BGP_IPv4_PREFIX_FILTER" for f in filters.values())
@@ -243,6 +328,9 @@ def test_cloud_router_filters_each_cloud_to_the_planned_prefixes() -> None:
         assert rule.inputs["prefixMatch"] == "exact"
         owner = next(n for n, f in filters.items() if rule.inputs["routeFilterId"] == mock_id(f.type, f.name))
         by_filter.setdefault(owner, set()).add(rule.inputs["prefix"])
+        rules_of.setdefault(owner, []).append(rule)
+        # Named by the prefix, never by position.
+        assert rule.inputs["name"] == f"{owner.split('-')[1]}-{rule.inputs['prefix'].replace('/', '-')}"
     assert by_filter == {"t-aws": {"10.10.0.0/16", "10.11.0.0/16"}, "t-azure": {"10.20.0.0/22"}}
     attached = {(r.name.rsplit("-", 1)[0].removeprefix("x-"), r.inputs["direction"]):
                 next(n for n, f in filters.items() if r.inputs["routeFilterId"] == mock_id(f.type, f.name))
@@ -256,6 +344,29 @@ def test_cloud_router_filters_each_cloud_to_the_planned_prefixes() -> None:
     for r in run.of_type("equinix:fabric/connectionRouteFilter:ConnectionRouteFilter"):
         if r.name.startswith("x-t-fcr-a-aws-"):
             assert run.depends(bgp, r), "filters are in place before the session comes up"
+        owner = next(n for n, f in filters.items() if r.inputs["routeFilterId"] == mock_id(f.type, f.name))
+        # Attached only once every rule of the filter exists (Equinix's route-filter module does so).
+        assert all(run.depends(r, rule) for rule in rules_of[owner]), r.name
+
+
+def test_removing_a_prefix_deletes_its_rule_and_renames_no_other() -> None:
+    def rules(aws_prefixes: list[str]) -> dict[str, dict[str, Any]]:
+        def build() -> CloudRouter:
+            return CloudRouter("x", CloudRouterArgs(
+                project_id="p", account_number=1, notification_emails=["n@example.com"], package="STANDARD",
+                bandwidth_mbps=1000, routers=[RouterArgs("fcr-a", "DC")], aws_account_id="111122223333",
+                aws_seller_region="us-east-1", aws_connections=[AwsConnectionArgs("fcr-a", "t-fcr-a-aws")],
+                azure_service_key=pulumi.Output.secret("k"),
+                azure_connections=[AzureConnectionArgs("fcr-a", "t-fcr-a-er-pri", "PRIMARY")],
+                aws_prefixes=aws_prefixes, azure_prefixes=["10.20.0.0/22"], filter_prefix="t"))
+
+        run = run_components(build)
+        return {r.name: r.inputs for r in run.of_type("equinix:fabric/routeFilterRule:RouteFilterRule")}
+
+    before = rules(["10.10.0.0/16", "10.11.0.0/16", "10.12.0.0/16"])
+    after = rules(["10.10.0.0/16", "10.12.0.0/16"])
+    assert set(before) - set(after) == {"x-filter-aws-10.11.0.0_16"}
+    assert all(after[name] == before[name] for name in after), "the remaining rules are unchanged"
 
 
 def test_cloud_router_direct_before_bgp_with_bfd_and_md5() -> None:
@@ -349,12 +460,10 @@ def test_expressroute_without_provisioned_circuit_has_no_peering() -> None:
 # --- PrivateEndpoints ----------------------------------------------------------------------------------
 
 
-def test_private_dns_zones_on_every_saas_vpc() -> None:
-    run = run_components(lambda: PrivateDnsZones("dns", PrivateDnsZonesArgs(
-        ["privatelink.snowflakecomputing.com"], ["vpc-a", "vpc-b"], "us-east-1", TAGS)))
-    zone = run.one("aws:route53/zone:Zone")
-    assert zone.inputs["name"] == "privatelink.snowflakecomputing.com" and zone.protect
-    assert [v["vpcId"] for v in zone.inputs["vpcs"]] == ["vpc-a", "vpc-b"]
+SF_AZURE = "acme.east-us-2.privatelink.snowflakecomputing.com"
+SF_AWS = "acme.us-east-1.privatelink.snowflakecomputing.com"
+DBX_AZURE = "adb-1.2.privatelink.azuredatabricks.net"
+DBX_AUTH = "eastus2.pl-auth.privatelink.azuredatabricks.net"
 
 
 def _endpoints() -> PrivateEndpoints:
@@ -364,34 +473,42 @@ def _endpoints() -> PrivateEndpoints:
         endpoints=[
             EndpointArgs("sf", "snowflake", "azure-private-endpoint",
                          "sf-pvlinksvc-eastus2.a1b2c3d4-e5f6-7a8b-9c0d-e1f2a3b4c5d6.eastus2.azure.privatelinkservice",
-                         ["acme.east-us-2.privatelink.snowflakecomputing.com"], "privatelink.snowflakecomputing.com",
+                         [RecordArgs(SF_AZURE, SF_AZURE), RecordArgs(f"ocsp.{SF_AZURE}", SF_AZURE)],
                          [443, 80], [], **common),
             EndpointArgs("wh", "snowflake", "aws-interface-endpoint",
                          "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0",
-                         ["acme.us-east-1.privatelink.snowflakecomputing.com"], "privatelink.snowflakecomputing.com",
+                         [RecordArgs(SF_AWS, SF_AWS), RecordArgs(f"ocsp.{SF_AWS}", SF_AWS)],
                          [443, 80], [], vpc_id="vpc-a", subnet_ids=["subnet-a"], **common),
-            EndpointArgs("rs", "redshift", "redshift-endpoint", None, [], None, [5439], [],
-                         vpc_id="vpc-a", subnet_ids=["subnet-a"], cluster="analytics", owner_account="444455556666",
-                         **common),
+            EndpointArgs("dbx", "databricks", "azure-private-endpoint",
+                         "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Databricks/workspaces/ws",
+                         [RecordArgs(DBX_AZURE, DBX_AZURE), RecordArgs(DBX_AUTH, DBX_AUTH, "browser-auth")],
+                         [443], ["databricks_ui_api"], browser_auth=True, **common),
+            EndpointArgs("rs", "redshift", "redshift-endpoint", None, [RecordArgs("wh.acme.internal", "acme.internal")],
+                         [5439], [], vpc_id="vpc-a", subnet_ids=["subnet-a"], cluster="analytics",
+                         owner_account="444455556666", **common),
         ],
         azure=AzureTarget("rg-bridge", "eastus2", "/subscriptions/x/subnets/snet-private-endpoints"),
-        zone_ids={"privatelink.snowflakecomputing.com": "ZSNOW"}, tags=TAGS))
+        zones=[SF_AZURE, SF_AWS, DBX_AZURE, DBX_AUTH, "acme.internal"], vpc_ids=["vpc-a", "vpc-b"],
+        region="us-east-1", tags=TAGS))
 
 
-def test_private_endpoints_per_cloud() -> None:
-    ctx_nics = {"nic-pe-acme-sf": "10.20.1.4"}
+NICS = {"nic-pe-acme-sf": "10.20.1.4", "nic-pe-acme-dbx": "10.20.1.5", "nic-pe-acme-dbx-auth": "10.20.1.6"}
+
+
+@pytest.fixture(scope="module")
+def endpoints_run() -> Run:
     from bridgectl.offline import MockContext
 
-    run = run_components(_endpoints, MockContext(stack="test", nic_addresses=ctx_nics))
-    pe = run.one("azure-native:network:PrivateEndpoint")
-    conn = pe.inputs["manualPrivateLinkServiceConnections"][0]
+    return run_components(_endpoints, MockContext(stack="test", nic_addresses=NICS))
+
+
+def test_private_endpoints_per_cloud(endpoints_run: Run) -> None:
+    run = endpoints_run
+    pes = {r.name: r for r in run.of_type("azure-native:network:PrivateEndpoint")}
+    conn = pes["ep-sf"].inputs["manualPrivateLinkServiceConnections"][0]
     assert conn["privateLinkServiceId"].endswith(".azure.privatelinkservice") and "groupIds" not in conn
-    assert pe.inputs["subnet"]["id"].endswith("snet-private-endpoints")
-    assert pe.inputs["customNetworkInterfaceName"] == "nic-pe-acme-sf"
-    records = {r.inputs["name"]: r for r in run.of_type("aws:route53/record:Record")}
-    azure_record = records["acme.east-us-2.privatelink.snowflakecomputing.com"]
-    assert azure_record.inputs["type"] == "A" and azure_record.inputs["records"] == ["10.20.1.4"]
-    assert azure_record.inputs["zoneId"] == "ZSNOW" and azure_record.inputs["allowOverwrite"] is False
+    assert pes["ep-sf"].inputs["subnet"]["id"].endswith("snet-private-endpoints")
+    assert pes["ep-sf"].inputs["customNetworkInterfaceName"] == "nic-pe-acme-sf"
     sgs = {r.name: r for r in run.of_type("aws:ec2/securityGroup:SecurityGroup")}
     for sg in sgs.values():
         cidrs = {c for rule in sg.inputs["ingress"] for c in rule["cidrBlocks"]}
@@ -401,11 +518,60 @@ def test_private_endpoints_per_cloud() -> None:
     vpce = run.one("aws:ec2/vpcEndpoint:VpcEndpoint")
     assert vpce.inputs["vpcEndpointType"] == "Interface" and vpce.inputs["privateDnsEnabled"] is False
     assert vpce.inputs["securityGroupIds"] == [mock_id("aws:ec2/securityGroup:SecurityGroup", "ep-wh-sg")]
-    aws_record = records["acme.us-east-1.privatelink.snowflakecomputing.com"]
-    assert aws_record.inputs["type"] == "CNAME" and aws_record.inputs["records"][0].startswith("vpce-")
     access = run.one("aws:redshift/endpointAccess:EndpointAccess")
     assert access.inputs["clusterIdentifier"] == "analytics" and access.inputs["resourceOwner"] == "444455556666"
     assert len(access.inputs["endpointName"]) <= 30 and access.inputs["endpointName"][0].isalpha()
+
+
+def test_one_private_zone_per_published_name_on_every_saas_vpc(endpoints_run: Run) -> None:
+    """The zones are the published names themselves (never a platform's whole domain), each on every SaaS
+    VPC, owned by the customer (tagged, so the policy pack lets `pulumi destroy` remove them)."""
+    zones = {r.inputs["name"]: r for r in endpoints_run.of_type("aws:route53/zone:Zone")}
+    assert set(zones) == {SF_AZURE, SF_AWS, DBX_AZURE, DBX_AUTH, "acme.internal"}
+    assert not set(zones) & {"privatelink.snowflakecomputing.com", "privatelink.azuredatabricks.net",
+                             "privatelink.cloud.databricks.com"}
+    for zone in zones.values():
+        assert [v["vpcId"] for v in zone.inputs["vpcs"]] == ["vpc-a", "vpc-b"]
+        assert zone.inputs["tags"]["customer"] == "acme" and not zone.protect
+
+
+def test_records_at_the_apex_of_their_zone(endpoints_run: Run) -> None:
+    run = endpoints_run
+    zone_ids = {r.inputs["name"]: mock_id("aws:route53/zone:Zone", r.name)
+                for r in run.of_type("aws:route53/zone:Zone")}
+    records = {r.inputs["name"]: r.inputs for r in run.of_type("aws:route53/record:Record")}
+    assert all(rec["allowOverwrite"] is False for rec in records.values())
+    # Azure: A records to the private endpoint's address, the OCSP name in its account name's zone.
+    assert (records[SF_AZURE]["type"], records[SF_AZURE]["records"]) == ("A", ["10.20.1.4"])
+    assert records[SF_AZURE]["zoneId"] == zone_ids[SF_AZURE]
+    assert records[f"ocsp.{SF_AZURE}"]["records"] == ["10.20.1.4"]
+    assert records[f"ocsp.{SF_AZURE}"]["zoneId"] == zone_ids[SF_AZURE]
+    # AWS: an alias A record at the apex (a CNAME cannot sit there), a CNAME below it.
+    apex = records[SF_AWS]
+    assert apex["type"] == "A" and "records" not in apex and "ttl" not in apex
+    assert apex["zoneId"] == zone_ids[SF_AWS]
+    alias = apex["aliases"][0]
+    assert alias["name"].startswith("vpce-") and alias["zoneId"] == "Z7HUB22UULQXV"
+    assert alias["evaluateTargetHealth"] is False
+    ocsp = records[f"ocsp.{SF_AWS}"]
+    assert ocsp["type"] == "CNAME" and ocsp["records"] == [alias["name"]] and ocsp["zoneId"] == zone_ids[SF_AWS]
+    # Redshift: a CNAME in the customer's own zone.
+    assert records["wh.acme.internal"]["type"] == "CNAME"
+    assert records["wh.acme.internal"]["zoneId"] == zone_ids["acme.internal"]
+
+
+def test_databricks_browser_authentication_endpoint(endpoints_run: Run) -> None:
+    run = endpoints_run
+    pes = {r.name: r for r in run.of_type("azure-native:network:PrivateEndpoint")}
+    ui = pes["ep-dbx"].inputs["manualPrivateLinkServiceConnections"][0]
+    auth_pe = pes["ep-dbx-auth"].inputs
+    auth = auth_pe["manualPrivateLinkServiceConnections"][0]
+    assert ui["groupIds"] == ["databricks_ui_api"] and auth["groupIds"] == ["browser_authentication"]
+    assert auth["privateLinkServiceId"] == ui["privateLinkServiceId"], "toward the same workspace"
+    assert auth_pe["privateEndpointName"] == "pe-acme-dbx-auth" and auth["name"] == "acme-dbx-auth"
+    records = {r.inputs["name"]: r.inputs for r in run.of_type("aws:route53/record:Record")}
+    assert records[DBX_AZURE]["records"] == ["10.20.1.5"]
+    assert records[DBX_AUTH]["records"] == ["10.20.1.6"], "the region's name points at the browser-auth endpoint"
 
 
 @pytest.mark.parametrize("component", ["TransitGateway", "ExpressRoute"])
@@ -420,11 +586,10 @@ def test_children_are_parented(component: str) -> None:
 
 def test_direct_connect_four_byte_fcr_asn_uses_bgp_asn_long() -> None:
     def build() -> DirectConnect:
-        anchor = pulumi.CustomResource("test:index:Anchor", "exchange-conn", {})
         return DirectConnect("dx", DirectConnectArgs(
             amazon_side_asn=64513, target=CloudWanTarget("core-network-1", ["us-east-1"]),
             gateway_name="t-dxgw", tags=TAGS,
-            links=[TransitVifArgs("fcr-a", "t-fcr-a-aws", anchor, 4_200_000_100, "169.254.100.1/30",
+            links=[TransitVifArgs("fcr-a", "dxcon-ffaaaa01", 321, 4_200_000_100, "169.254.100.1/30",
                                   "169.254.100.2/30", pulumi.Output.secret("k" * 32), "t-fcr-a")]))
 
     vif = run_components(build).one("aws:directconnect/transitVirtualInterface:TransitVirtualInterface")

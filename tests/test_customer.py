@@ -129,7 +129,6 @@ config:
         service: {SF_AZURE}
         hostnames:
           - globex-ab12345.east-us-2.privatelink.snowflakecomputing.com
-          - ocsp.globex-ab12345.east-us-2.privatelink.snowflakecomputing.com
 """
     loaded = load_stack(proj, "dev.globex")
     assert isinstance(loaded.spec, CustomerSpec) and loaded.spec.id == "globex"
@@ -140,7 +139,9 @@ config:
     assert "Hand-off for customer globex (stack dev.globex)" in out
     assert "SYSTEM$AUTHORIZE_PRIVATELINK" in out
     assert "git add Pulumi.dev.globex.yaml" in out
-    assert "also publishing ocsp.globex-ab12345" in err
+    # The OCSP name is not written: the stack publishes it with its account name.
+    assert "also answered privately: ocsp.globex-ab12345.east-us-2.privatelink.snowflakecomputing.com" in err
+    assert "ocsp.globex-ab12345.east-us-2.privatelink.snowflakecomputing.com" in out  # in the plan and hand-off
     assert main(["-C", str(proj), "validate", "dev.globex"]) == 0
 
 
@@ -165,8 +166,30 @@ def test_add_from_snowflake_privatelink_config(proj: Path, capsys: pytest.Captur
     assert code == 0, err
     ep = read_stack_config(proj / "Pulumi.dev.hooli.yaml")["bridge:customer"]["endpoints"][0]
     assert ep == {"name": "snowflake", "platform": "snowflake", "cloud": "aws", "service": SF_AWS,
-                  "hostnames": ["hooli-ab99.us-east-1.privatelink.snowflakecomputing.com",
-                                "ocsp.hooli-ab99.us-east-1.privatelink.snowflakecomputing.com"]}
+                  "hostnames": ["hooli-ab99.us-east-1.privatelink.snowflakecomputing.com"]}
+    assert "also answered privately: ocsp.hooli-ab99.us-east-1.privatelink.snowflakecomputing.com" in err
+
+
+def test_add_drops_listed_ocsp_names_they_are_published_anyway(proj: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    host = "globex-ab12345.east-us-2.privatelink.snowflakecomputing.com"
+    code, _, err = run(proj, capsys, "add", "dev", "globex", "--platform", "snowflake", "--cloud", "azure",
+                       "--service", SF_AZURE, "--hostname", f"{host},ocsp.{host}", "--no-plan")
+    assert code == 0, err
+    ep = read_stack_config(proj / "Pulumi.dev.globex.yaml")["bridge:customer"]["endpoints"][0]
+    assert ep["hostnames"] == [host]
+    assert f"not listing ocsp.{host}: published automatically with its account name" in err
+    assert main(["-C", str(proj), "validate", "dev.globex"]) == 0
+
+
+def test_add_databricks_with_browser_authentication(proj: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(proj, capsys, "add", "dev", "globex", "--platform", "databricks", "--cloud", "azure",
+                         "--service", DBX_WS, "--hostname", "adb-42.7.azuredatabricks.net",
+                         "--browser-authentication", "--workspace-region", "westeurope")
+    assert code == 0, err
+    ep = read_stack_config(proj / "Pulumi.dev.globex.yaml")["bridge:customer"]["endpoints"][0]
+    assert ep["browserAuthentication"] is True and ep["workspaceRegion"] == "westeurope"
+    assert "westeurope.pl-auth.privatelink.azuredatabricks.net" in out  # in the plan and the hand-off
+    assert "browser_authentication" in out and "pe-globex-databricks-auth" in out
 
 
 def test_add_redshift_cluster_and_databricks_aws_defaults(proj: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -219,7 +242,7 @@ COLLISIONS: list[tuple[list[str], str]] = [
     (["add", "dev", "globex", "--platform", "snowflake", "--cloud", "azure", "--service", SF_AZURE,
       "--hostname", "globex.example.com"],
      'error: Pulumi.dev.globex.yaml: bridge:customer.endpoints[0].hostnames[0]: "globex.example.com" is outside '
-     "the snowflake private zone privatelink.snowflakecomputing.com (fix: use a name ending in "
+     "the snowflake private domain privatelink.snowflakecomputing.com (fix: use a name ending in "
      ".privatelink.snowflakecomputing.com)"),
     (["add", "dev", "globex", "--platform", "redshift", "--cloud", "azure", "--cluster", "rs1",
       "--owner-account", "444455556666"],
@@ -465,7 +488,6 @@ def test_interactive_add_checks_each_answer(proj: Path, capsys: pytest.CaptureFi
         SF_AZURE,
         "globex.example.com",  # outside the zone
         "https://globex-ab12345.east-us-2.azure.snowflakecomputing.com",  # public URL: turned private
-        "y",            # also the OCSP name
         "y",            # another endpoint
         "2", "1",       # databricks on azure
         "snowflake",    # name taken
@@ -481,14 +503,15 @@ def test_interactive_add_checks_each_answer(proj: Path, capsys: pytest.CaptureFi
     assert "Choose 1-4: " in out
     assert "'9' is not one of the choices: answer with a number from 1 to 4" in out
     assert '! "foo" is not an Azure Private Link service alias' in out
-    assert '! "globex.example.com" is outside the snowflake private zone privatelink.snowflakecomputing.com' in out
+    assert '! "globex.example.com" is outside the snowflake private domain privatelink.snowflakecomputing.com' in out
+    assert "note: also answered privately: ocsp.globex-ab12345.east-us-2.azure.privatelink.snowflakecomputing.com" \
+        in out
     assert "! 'snowflake' is already an endpoint of this customer (fix: choose another name, e.g. databricks)" in out
     assert "Pulumi.dev.globex.yaml will be:" in out
     endpoints = read_stack_config(proj / "Pulumi.dev.globex.yaml")["bridge:customer"]["endpoints"]
     assert endpoints == [
         {"name": "snowflake", "platform": "snowflake", "cloud": "azure", "service": SF_AZURE,
-         "hostnames": ["globex-ab12345.east-us-2.azure.privatelink.snowflakecomputing.com",
-                       "ocsp.globex-ab12345.east-us-2.azure.privatelink.snowflakecomputing.com"]},
+         "hostnames": ["globex-ab12345.east-us-2.azure.privatelink.snowflakecomputing.com"]},
         {"name": "lakehouse", "platform": "databricks", "cloud": "azure", "service": DBX_WS,
          "hostnames": ["adb-7.1.privatelink.azuredatabricks.net"]}]
     assert "Hand-off for customer globex" in out
@@ -589,8 +612,7 @@ def test_a_terminal_without_required_flags_is_asked(proj: Path) -> None:
         send(SF_AWS)
         expect("Hostnames: ")
         send("globex-ab.us-east-1.privatelink.snowflakecomputing.com")
-        expect("[Y/n] ")
-        send("")
+        expect("also answered privately: ocsp.globex-ab.us-east-1.privatelink.snowflakecomputing.com")
         expect("Add another endpoint? [y/N] ")
         send("")
         expect("Write Pulumi.dev.globex.yaml? [Y/n] ")

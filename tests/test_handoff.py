@@ -91,6 +91,39 @@ def test_databricks_on_azure_is_approved_on_the_workspace(bridge: BridgeSpec) ->
     assert "'/pe-acme-x'" in steps(ep)[1].command
 
 
+def test_databricks_browser_authentication_is_approved_too(bridge: BridgeSpec) -> None:
+    ep = endpoint(bridge, platform="databricks", cloud="azure", service=WS, browserAuthentication=True,
+                  hostnames=["adb-1.2.privatelink.azuredatabricks.net"])
+    assert ep.hostnames == ("adb-1.2.privatelink.azuredatabricks.net",
+                            "eastus2.pl-auth.privatelink.azuredatabricks.net")
+    found = steps(ep, endpointId=PE_ID, privateIp="10.20.1.4", browserAuthEndpointId=f"{PE_ID}-auth",
+                  browserAuthAddress="10.20.1.6")
+    auth = next(s for s in found if "browser_authentication" in s.text)
+    assert (auth.who, auth.when) == (CUSTOMER, AFTER) and "pe-acme-x-auth" in auth.text and "eastus2" in auth.text
+    assert f"--ids {PE_ID}-auth" in commands(found)
+    verify = found[-1]
+    assert "resolves to 10.20.1.4, the browser-authentication name to 10.20.1.6" in verify.text
+    assert "dig +short eastus2.pl-auth.privatelink.azuredatabricks.net" in verify.command
+    # Before deploy, the names of the outputs that will hold the ids.
+    assert "<endpoints.x.browserAuthEndpointId of stack dev.acme>" in commands(steps(ep))
+
+
+def test_snowflake_ocsp_names_are_verified_too(bridge: BridgeSpec) -> None:
+    ep = endpoint(bridge, platform="snowflake", cloud="aws",
+                  service="com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0",
+                  hostnames=["acme-ab.us-east-1.privatelink.snowflakecomputing.com",
+                             "acme-org.privatelink.snowflakecomputing.com",
+                             "app-acme-org.privatelink.snowflakecomputing.com"])
+    # Account names (regional and regionless) bring their OCSP names; Snowsight's has none.
+    assert ep.hostnames == ("acme-ab.us-east-1.privatelink.snowflakecomputing.com",
+                            "ocsp.acme-ab.us-east-1.privatelink.snowflakecomputing.com",
+                            "acme-org.privatelink.snowflakecomputing.com",
+                            "ocsp.acme-org.privatelink.snowflakecomputing.com",
+                            "app-acme-org.privatelink.snowflakecomputing.com")
+    cmds = commands(steps(ep))
+    assert "dig +short ocsp.acme-org.privatelink.snowflakecomputing.com" in cmds
+
+
 def test_databricks_on_aws_registers_the_vpc_endpoint(bridge: BridgeSpec) -> None:
     ep = endpoint(bridge, platform="databricks", cloud="aws",
                   service="com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0",

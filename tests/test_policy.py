@@ -203,6 +203,22 @@ def test_gateway_public_ip_is_expected_and_others_are_not() -> None:
     assert len(run_stack([nic, private_nic, eip])) == 2
 
 
+def test_aws_connections_on_one_device_are_refused() -> None:
+    def vifs(*devices: Any) -> list[str]:
+        resources = [_stack_resource(rules.TRANSIT_VIF, f"vif-{i}", {"awsDevice": d} if d is not None else {})
+                     for i, d in enumerate(devices)]
+        found: list[str] = []
+        rules.aws_connections_on_diverse_devices.validate(StackValidationArgs(resources),
+                                                          lambda msg, urn=None: found.append(msg))
+        return found
+
+    same = vifs("EqDC2-1abc", "EqDC2-1abc")
+    assert len(same) == 1 and "EqDC2-1abc" in same[0] and "vif-0, vif-1" in same[0]
+    assert vifs("EqDC2-1abc", "EqDC6-2def") == []
+    # Not created yet (a first preview) or a single router: nothing to compare.
+    assert vifs(None, None) == [] and vifs("EqDC2-1abc") == []
+
+
 # --- the real stacks pass ------------------------------------------------------------------------
 
 
@@ -281,6 +297,13 @@ network.NetworkSecurityGroup("open-nsg", resource_group_name="rg", location="eas
 aws.ec2.Route("default-route", route_table_id="rtb-0a1b2c3d4e5f60718", destination_cidr_block="0.0.0.0/0",
               transit_gateway_id="tgw-1")
 aws.ec2transitgateway.TransitGateway("untagged-tgw", amazon_side_asn=64512, opts=protect)
+# Two transit VIFs that AWS reports on one device (awsDevice is an output: written as raw properties
+# here, as a live preview shows them).
+for vif_name in ("same-device-a", "same-device-b"):
+    pulumi.CustomResource("aws:directconnect/transitVirtualInterface:TransitVirtualInterface", vif_name, {
+        "name": vif_name, "connectionId": "dxcon-1", "dxGatewayId": "dxgw", "vlan": 100, "addressFamily": "ipv4",
+        "bgpAsn": 64999, "bgpAuthKey": pulumi.Output.secret("k123456"), "tags": TAGS, "awsDevice": "EqDC2-1abc"},
+        opts=pulumi.ResourceOptions(protect=True, additional_secret_outputs=["bgpAuthKey"]))
 
 # Compliant neighbours: nothing is reported for them.
 gateway_ip = network.PublicIPAddress("gateway-ip", resource_group_name="rg", location="eastus2",
@@ -291,6 +314,11 @@ network.VirtualNetworkGateway("ergw", resource_group_name="rg", location="eastus
                                                      public_ip_address=network.SubResourceArgs(id=gateway_ip.id))])
 aws.ec2.Route("planned-route", route_table_id="rtb-0a1b2c3d4e5f60718", destination_cidr_block="10.20.0.0/22",
               transit_gateway_id="tgw-1")
+for vif_name, device in (("diverse-a", "EqDC2-1abc0"), ("diverse-b", "EqDC6-2def0")):
+    pulumi.CustomResource("aws:directconnect/transitVirtualInterface:TransitVirtualInterface", vif_name, {
+        "name": vif_name, "connectionId": "dxcon-2", "dxGatewayId": "dxgw", "vlan": 101, "addressFamily": "ipv4",
+        "bgpAsn": 64999, "bgpAuthKey": pulumi.Output.secret("k123456"), "tags": TAGS, "awsDevice": device},
+        opts=pulumi.ResourceOptions(protect=True, additional_secret_outputs=["bgpAuthKey"]))
 '''
 
 EXPECTED_BROKEN = {
@@ -301,6 +329,7 @@ EXPECTED_BROKEN = {
     ("no-public-ip-on-endpoints", "endpoint-ip"), ("no-public-ip-on-endpoints", "nic"),
     ("routes-to-planned-prefixes", "default-route"),
     ("required-tags", "untagged-tgw"),
+    ("aws-connections-on-diverse-devices", "same-device-a"),
 }
 
 
@@ -371,5 +400,5 @@ def test_pack_layout() -> None:
 
 def test_policy_names_are_unique_and_described() -> None:
     names = [p.name for p in rules.POLICIES]
-    assert len(names) == len(set(names)) == 7
+    assert len(names) == len(set(names)) == 8
     assert all(p.description for p in rules.POLICIES)

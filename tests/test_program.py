@@ -78,7 +78,7 @@ def test_dev_inventory(plans: dict[str, dict[str, Any]]) -> None:
         "azure-native:network:VirtualNetwork": 1,
         "azure-native:network:Subnet": 2,
         "aws:ec2/route:Route": 1,
-        "aws:route53/zone:Zone": 3,
+        "aws:route53/zone:Zone": 0,  # the bridge owns no DNS: customer stacks do, one zone per name
     }
     assert {t: counts[t] for t in expected} == expected
     protocols = of_type(plans["dev"], "routingProtocol:RoutingProtocol")
@@ -157,7 +157,7 @@ def test_dev_protects_stateful_resources(plans: dict[str, dict[str, Any]]) -> No
     for typ in ("transitGateway:TransitGateway", "gateway:Gateway", "transitVirtualInterface:TransitVirtualInterface",
                 "cloudRouter:CloudRouter", "connection:Connection", "network:ExpressRouteCircuit",
                 "network:ExpressRouteCircuitPeering", "network:VirtualNetworkGateway",
-                "network:VirtualNetworkGatewayConnection", "resources:ResourceGroup", "zone:Zone"):
+                "network:VirtualNetworkGatewayConnection", "resources:ResourceGroup"):
         assert any(t.endswith(typ) for t in protected), typ
 
 
@@ -166,8 +166,7 @@ def test_dev_outputs(plans: dict[str, dict[str, Any]]) -> None:
     assert out["expressRouteServiceKey"] == "[secret]"
     assert out["circuitProvisioned"] is True and out["nextSteps"] == []
     assert set(out["cloudRouterIds"]) == {"fcr-a", "fcr-b"}
-    assert set(out["customerAttachment"]["dnsZones"]) == {
-        "privatelink.snowflakecomputing.com", "privatelink.azuredatabricks.net", "privatelink.cloud.databricks.com"}
+    assert "dnsZones" not in out["customerAttachment"], "customer stacks own their zones"
     assert plans["dev"]["notes"][0].startswith("Steady state")
 
 
@@ -189,12 +188,12 @@ def test_customer_plan(plans: dict[str, dict[str, Any]]) -> None:
     counts = Counter(r["type"] for r in acme["resources"])
     assert counts["azure-native:network:PrivateEndpoint"] == 2
     assert counts["aws:ec2/vpcEndpoint:VpcEndpoint"] == 1
-    assert counts["aws:route53/record:Record"] == 3
+    assert counts["aws:route53/record:Record"] == 5, "3 names and the 2 Snowflake accounts' OCSP names"
     ref = of_type(acme, "pulumi:pulumi:StackReference")
     assert [r["name"] for r in ref] == ["organization/bridge/dev"]
-    bridge_zone_ids = plans["dev"]["outputs"]["customerAttachment"]["dnsZones"]
+    own_zone_ids = acme["outputs"]["dnsZones"]
     for record in of_type(acme, "route53/record:Record"):
-        assert record["inputs"]["zoneId"] in bridge_zone_ids.values(), "records go into the bridge's zones"
+        assert record["inputs"]["zoneId"] in own_zone_ids.values(), "records go into the stack's own zones"
     endpoint_subnet = plans["dev"]["outputs"]["customerAttachment"]["azure"]["endpointSubnetId"]
     for pe in of_type(acme, "network:PrivateEndpoint"):
         assert pe["inputs"]["subnet"]["id"] == endpoint_subnet
@@ -239,3 +238,47 @@ def test_config_error_is_a_config_error(project: Path) -> None:
     with pytest.raises(ConfigError) as info:
         offline_plan(project, "broken")
     assert any("transitGatewayAsn" in p.line() or "directConnectGatewayAsn" in p.line() for p in info.value.problems)
+
+
+PLATFORM_DOMAINS = ("privatelink.snowflakecomputing.com", "privatelink.azuredatabricks.net",
+                    "privatelink.cloud.databricks.com")
+
+
+@pytest.mark.parametrize("stack", ["dev", "dev.acme", "cwan", "solo"])
+def test_no_zone_for_a_whole_platform_domain(plans: dict[str, dict[str, Any]], stack: str) -> None:
+    """A private zone answers every name under it: one for a platform's domain would make every other name
+    of that domain NXDOMAIN inside the SaaS. Zones exist only for the names a customer publishes."""
+    zones = [r["inputs"]["name"] for r in of_type(plans[stack], "route53/zone:Zone")]
+    for zone in zones:
+        assert zone not in PLATFORM_DOMAINS and not any(d.endswith("." + zone) for d in PLATFORM_DOMAINS), zone
+    if stack == "dev.acme":
+        assert sorted(zones) == sorted(plans[stack]["outputs"]["dnsZones"]) == sorted([
+            "acme-xy12345.east-us-2.privatelink.snowflakecomputing.com",
+            "adb-1234567890123456.7.privatelink.azuredatabricks.net",
+            "acme-ab54321.us-east-1.privatelink.snowflakecomputing.com"])
+    else:
+        assert zones == [], "a bridge owns no zone"
+
+
+def test_customer_zones_on_every_saas_vpc_with_ocsp_records(plans: dict[str, dict[str, Any]],
+                                                            project: Path) -> None:
+    acme = plans["dev.acme"]
+    bridge = load_stack(project, "dev").spec
+    assert isinstance(bridge, BridgeSpec)
+    zones = {r["inputs"]["name"]: r for r in of_type(acme, "route53/zone:Zone")}
+    for zone in zones.values():
+        assert [v["vpcId"] for v in zone["inputs"]["vpcs"]] == [v.vpc_id for v in bridge.aws.vpcs]
+        assert zone["inputs"]["tags"]["customer"] == "acme"
+    ids = acme["outputs"]["dnsZones"]
+    records = {r["inputs"]["name"]: r["inputs"] for r in of_type(acme, "route53/record:Record")}
+    for account in ("acme-xy12345.east-us-2.privatelink.snowflakecomputing.com",
+                    "acme-ab54321.us-east-1.privatelink.snowflakecomputing.com"):
+        ocsp = records[f"ocsp.{account}"]
+        assert ocsp["zoneId"] == records[account]["zoneId"] == ids[account], "the OCSP name sits in its account's zone"
+    azure = records["acme-xy12345.east-us-2.privatelink.snowflakecomputing.com"]
+    assert azure["type"] == "A" and azure["records"] == [acme["outputs"]["endpoints"]["snowflake"]["address"]]
+    assert records["ocsp.acme-xy12345.east-us-2.privatelink.snowflakecomputing.com"]["records"] == azure["records"]
+    aws_apex = records["acme-ab54321.us-east-1.privatelink.snowflakecomputing.com"]
+    assert aws_apex["type"] == "A" and aws_apex["aliases"][0]["name"] == acme["outputs"]["endpoints"]["warehouse"][
+        "address"]
+    assert set(acme["outputs"]["dnsNames"]) == set(records)

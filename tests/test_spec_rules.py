@@ -100,8 +100,10 @@ def prefixes(n: int) -> list[str]:
     return [f"10.{40 + i // 256}.{i % 256}.0/24" for i in range(n)]
 
 
-def many_vpcs(n: int) -> Mutation:
-    return set_("bridge:aws.vpcs", [vpc(i) for i in range(n)])
+def many_vpcs(n: int, *, route53_quota: int = 1_000_000) -> Mutation:
+    """n VPCs; the quota of VPCs per Route 53 private zone raised out of the way (its own rows test it)."""
+    return chain(set_("bridge:aws.vpcs", [vpc(i) for i in range(n)]),
+                 set_("bridge:aws.route53VpcsPerZoneQuota", route53_quota))
 
 
 CLOUD_WAN = chain(set_("bridge:aws.backbone", "cloud-wan"), drop("bridge:aws.transitGatewayAsn"),
@@ -118,6 +120,7 @@ def core_network(asn_ranges: list[str], edges: tuple[str, ...] = ("us-east-1",))
 
 
 VPC0 = DEV["bridge:aws"]["vpcs"][0]
+R53_QUOTAS = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DNSLimitations.html"
 ROUTE_TABLE_FIX = "(fix: list the VPC's route tables, or add the routes yourself)"
 SINGLE_ROUTER = ('warning: bridge:exchange.routers: ["fcr-a"] has a single router: a single point of failure; '
                  "losing it cuts AWS from Azure (fix: add a second router in the same metro)")
@@ -317,6 +320,21 @@ BRIDGE_RULES = [
     pytest.param(chain(ROUTE_HEAVY, set_("bridge:azure.circuit.tier", "Premium"),
                        set_("bridge:azure.gatewaySku", "ErGwScale"), many_vpcs(4001)),
                  [], id="budget-premium-tier-scale-gateway"),
+    # Route 53: every customer zone is associated with every SaaS VPC (300 per zone unless raised).
+    pytest.param(chain(CLOUD_WAN, many_vpcs(301, route53_quota=300)), [
+        'error: bridge:aws.vpcs: "301 VPCs" exceed the 300 VPCs one Route 53 private hosted zone can be associated '
+        f"with (bridge:aws.route53VpcsPerZoneQuota; {R53_QUOTAS}); every customer zone is associated with every SaaS "
+        "VPC (fix: raise the quota in Service Quotas (US East (N. Virginia)) and route53VpcsPerZoneQuota, or split "
+        "the VPCs between bridges; see docs/dns.md)"], id="route53-vpcs-per-zone-exceeded"),
+    pytest.param(chain(CLOUD_WAN, many_vpcs(241, route53_quota=300)), [
+        'warning: bridge:aws.vpcs: "241 VPCs" use over 80% of the 300 VPCs one Route 53 private hosted zone can be '
+        f"associated with (bridge:aws.route53VpcsPerZoneQuota; {R53_QUOTAS}) (fix: request a higher quota before it "
+        "fills up; see docs/dns.md)"], id="route53-vpcs-per-zone-80"),
+    pytest.param(chain(CLOUD_WAN, many_vpcs(240, route53_quota=300)), [], id="route53-vpcs-per-zone-at-80"),
+    pytest.param(chain(CLOUD_WAN, many_vpcs(301, route53_quota=400)), [], id="route53-vpcs-per-zone-raised"),
+    pytest.param(set_("bridge:aws.route53HostedZoneQuota", 0), [
+        "error: bridge:aws.route53HostedZoneQuota: 0 is outside 1-1000000 (fix: use a value from 1 to 1000000)"],
+        id="route53-hosted-zone-quota-positive"),
     # Exchange: 1-2 routers, names, unique, one metro, peering location.
     pytest.param(set_("bridge:exchange.routers", [{"name": "fcr-a", "metro": "DC"}]), [SINGLE_ROUTER],
                  id="single-router-is-a-warning"),
@@ -499,7 +517,8 @@ BRIDGE_RULES = [
         "(fix: write it as a YAML list: [a, b] or one `- item` per line)"], id="type-list-given-string"),
     pytest.param(set_("bridge:aws", []), [
         "error: bridge:aws: [] must be a mapping, not a list (fix: write its keys (accountId, backbone, "
-        "directConnectGatewayAsn, vpcs, transitGatewayAsn, coreNetwork) as `key: value` lines indented under it)"],
+        "directConnectGatewayAsn, vpcs, transitGatewayAsn, coreNetwork, route53HostedZoneQuota, "
+        "route53VpcsPerZoneQuota) as `key: value` lines indented under it)"],
         id="type-mapping-given-list"),
     pytest.param(set_("bridge:aws.vpcs[0]", None), [
         "error: bridge:aws.vpcs[0]: null must be a mapping, not null (fix: write its keys (name, vpcId, cidr, "
@@ -567,6 +586,8 @@ def test_bridge_rule(mutate: Mutation, expected: list[str]) -> None:
 
 E = "bridge:customer.endpoints"
 SNOWFLAKE_HOST = ACME["bridge:customer"]["endpoints"][0]["hostnames"][0]
+SF_REGIONLESS = "acme-prod.privatelink.snowflakecomputing.com"
+DBX_AUTH = "eastus2.pl-auth.privatelink.azuredatabricks.net"
 VPCE = "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0"
 REDSHIFT = {"name": "warehouse", "platform": "redshift", "cloud": "aws", "cluster": "analytics",
             "ownerAccount": "444455556666"}
@@ -645,9 +666,23 @@ CUSTOMER_RULES = [
         f'error: {E}[0].hostnames[0]: "localhost" is not a fully qualified hostname '
         "(fix: use a DNS name such as acct.region.privatelink.snowflakecomputing.com)"], id="hostname-qualified"),
     pytest.param(set_(f"{E}[0].hostnames[0]", "acme-xy12345.snowflakecomputing.com"), [
-        f'error: {E}[0].hostnames[0]: "acme-xy12345.snowflakecomputing.com" is outside the snowflake private zone '
+        f'error: {E}[0].hostnames[0]: "acme-xy12345.snowflakecomputing.com" is outside the snowflake private domain '
         "privatelink.snowflakecomputing.com (fix: use a name ending in .privatelink.snowflakecomputing.com)"],
         id="hostname-inside-platform-zone"),
+    # A name equal to the platform's domain would make its zone answer the whole domain: refused.
+    pytest.param(set_(f"{E}[0].hostnames[0]", "privatelink.snowflakecomputing.com"), [
+        f'error: {E}[0].hostnames[0]: "privatelink.snowflakecomputing.com" is outside the snowflake private domain '
+        "privatelink.snowflakecomputing.com (fix: use a name ending in .privatelink.snowflakecomputing.com)"],
+        id="hostname-not-the-whole-platform-domain"),
+    # Snowflake's account, regionless and Snowsight names; the OCSP names come with the account names.
+    pytest.param(set_(f"{E}[0].hostnames", [SNOWFLAKE_HOST, SF_REGIONLESS, f"app-{SF_REGIONLESS}"]), [],
+                 id="snowflake-regionless-and-snowsight-accepted"),
+    pytest.param(set_(f"{E}[0].hostnames", [SNOWFLAKE_HOST, f"ocsp.{SNOWFLAKE_HOST}"]), [
+        f'warning: {E}[0].hostnames[1]: "ocsp.{SNOWFLAKE_HOST}" is published automatically with {SNOWFLAKE_HOST}: '
+        "every Snowflake account name also answers its OCSP name, in the account name's zone (fix: remove it)"],
+        id="snowflake-ocsp-listed-is-a-warning"),
+    pytest.param(set_(f"{E}[0].hostnames", [f"ocsp.{SNOWFLAKE_HOST}"]), [],
+                 id="snowflake-ocsp-alone-is-a-name-like-any-other"),
     pytest.param(set_(f"{E}[0].hostnames", []), [
         f"error: {E}[0].hostnames: [] is empty: the SaaS would have no name that resolves privately "
         "(fix: add the platform's private hostname(s))"], id="hostnames-empty"),
@@ -662,8 +697,41 @@ CUSTOMER_RULES = [
         "(fix: each hostname maps to one endpoint)"], id="hostname-duplicate-across-endpoints"),
     # Zones.
     pytest.param(set_(f"{E}[0].zone", "example.com"), [
-        f'error: {E}[0].zone: "example.com" differs from snowflake\'s own private zone '
-        "privatelink.snowflakecomputing.com (fix: remove it; the bridge owns that zone)"], id="zone-owned-by-platform"),
+        f'error: {E}[0].zone: "example.com" is only for platforms without a private domain of their own (starburst, '
+        "redshift); snowflake names go in privatelink.snowflakecomputing.com, one private zone per name "
+        "(fix: remove it)"], id="zone-owned-by-platform"),
+    pytest.param(set_(f"{E}[0].zone", "privatelink.snowflakecomputing.com"), [
+        f'warning: {E}[0].zone: "privatelink.snowflakecomputing.com" is not used: the customer stack creates one '
+        "private zone per snowflake hostname, never one for the whole domain (fix: remove it)"],
+        id="zone-equal-to-platform-domain-is-ignored"),
+    pytest.param(set_(f"{E}[2]", {**STARBURST, "zone": "snowflakecomputing.com",
+                                  "hostnames": ["galaxy.snowflakecomputing.com"]}), [
+        f'error: {E}[2].zone: "snowflakecomputing.com" would answer names of snowflakecomputing.com for the SaaS: a '
+        "private zone answers every name under it, and NXDOMAIN for those it does not hold (fix: use a zone of the "
+        "customer's own that holds only these names, e.g. starburst.acme.internal)"],
+        id="customer-zone-never-over-a-platform-domain"),
+    pytest.param(set_(f"{E}[2]", {**STARBURST, "zone": "databricks.com", "hostnames": ["galaxy.databricks.com"]}), [
+        f'error: {E}[2].zone: "databricks.com" would answer names of cloud.databricks.com for the SaaS: a private '
+        "zone answers every name under it, and NXDOMAIN for those it does not hold (fix: use a zone of the customer's "
+        "own that holds only these names, e.g. starburst.acme.internal)"],
+        id="customer-zone-never-above-a-platform-domain"),
+    # Azure Databricks single sign-on: the browser_authentication sub-resource.
+    pytest.param(set_(f"{E}[1].browserAuthentication", True), [], id="browser-authentication-accepted"),
+    pytest.param(chain(set_(f"{E}[1].browserAuthentication", True), set_(f"{E}[1].workspaceRegion", "westeurope")),
+                 [], id="browser-authentication-workspace-region-accepted"),
+    pytest.param(set_(f"{E}[0].browserAuthentication", True), [
+        f"error: {E}[0].browserAuthentication: true is only for platform databricks on cloud azure (the workspace's "
+        "browser_authentication sub-resource) (fix: remove it)"], id="browser-authentication-only-azure-databricks"),
+    pytest.param(set_(f"{E}[1].workspaceRegion", "westeurope"), [
+        f'error: {E}[1].workspaceRegion: "westeurope" is only used with browserAuthentication: true (it names the '
+        "region's browser-authentication name) (fix: remove it, or add `browserAuthentication: true`)"],
+        id="workspace-region-needs-browser-authentication"),
+    pytest.param(chain(set_(f"{E}[1].browserAuthentication", True), set_(f"{E}[1].workspaceRegion", "West Europe")),
+                 [f'error: {E}[1].workspaceRegion: "West Europe" is not an Azure location name such as eastus2 '
+                  "(fix: write it like `workspaceRegion: eastus2`)"], id="workspace-region-format"),
+    pytest.param(set_(f"{E}[1].browserAuthentication", "yes"), [
+        f'error: {E}[1].browserAuthentication: "yes" must be true or false, not a string '
+        "(fix: write true or false, without quotes)"], id="browser-authentication-boolean"),
     pytest.param(set_(f"{E}[2]", STARBURST), [], id="starburst-with-zone-accepted"),
     pytest.param(set_(f"{E}[2]", {k: v for k, v in STARBURST.items() if k != "zone"}), [
         f"error: {E}[2].zone: is required: starburst has no private DNS zone of its own "
@@ -756,6 +824,26 @@ def _acme(mutate: Mutation) -> dict[str, Any]:
 
 # Each row: the stack files to write over the committed ones, the stack to validate, and its lines
 # (each printed as `error: Pulumi.<stack>.yaml: <line>`).
+def _beta(endpoints: list[dict[str, Any]]) -> dict[str, Any]:
+    return _acme(chain(set_("bridge:customer.id", "beta"), set_(E, endpoints)))
+
+
+def _quota(zones: int) -> dict[str, Any]:
+    return {**DEV, "bridge:aws": {**DEV["bridge:aws"], "route53HostedZoneQuota": zones}}
+
+
+SF_ENDPOINT = ACME["bridge:customer"]["endpoints"][0]
+ZONES_OF_DEV = ("Route 53 hosted zones bridge dev may use (bridge:aws.route53HostedZoneQuota): its 2 customer stack(s) "
+                f"create one private zone per published name, 3 of them this one's ({R53_QUOTAS})")
+DBX_ENDPOINT = {**ACME["bridge:customer"]["endpoints"][1], "name": "lake", "browserAuthentication": True,
+                "hostnames": ["adb-9.9.privatelink.azuredatabricks.net"]}
+DBX_HOST = ACME["bridge:customer"]["endpoints"][1]["hostnames"][0]
+DBX_AWS_HOST = "us-east-1.privatelink.cloud.databricks.com"
+DBX_AWS = {"name": "dbx", "platform": "databricks", "cloud": "aws", "service": VPCE, "hostnames": [DBX_AWS_HOST]}
+# Three zones: a Snowflake account name (its OCSP name shares the zone), a regionless name, a workspace.
+BETA_3_ZONES = _beta([{**SF_ENDPOINT, "hostnames": ["beta-1.east-us-2.privatelink.snowflakecomputing.com",
+                                                    "beta-org.privatelink.snowflakecomputing.com"]},
+                      {**DBX_ENDPOINT, "browserAuthentication": False}])
 SIBLING_SAME_HOST = _acme(chain(set_("bridge:customer.id", "beta"), set_(E, ACME["bridge:customer"]["endpoints"][:1])))
 OTHER_BRIDGE = _acme(chain(set_("bridge:customer.id", "beta"), set_("bridge:customer.bridgeStack", "prod")))
 VPCE_WEST = VPCE.replace("us-east-1", "us-west-2")
@@ -793,10 +881,66 @@ CROSS_FILE_RULES = [
         'bridge:customer.id: "acme" is already used by stack dev.acme2 (fix: pick a different customer id)'],
         id="sibling-id-collision"),
     pytest.param({"dev.beta": SIBLING_SAME_HOST}, "dev.acme", [
-        f'{E}[0].hostnames[0]: "{SNOWFLAKE_HOST}" is already published by customer stack dev.beta '
-        "(fix: a hostname can point at one endpoint only; check the customer's account)"],
+        f'{E}[0].hostnames[0]: "{SNOWFLAKE_HOST}" is already published by customer stack dev.beta (endpoint '
+        "snowflake): a name points at one endpoint, and the SaaS VPCs can hold one private zone of a name "
+        "(fix: check that the customer gave you their own account's name)"],
         id="sibling-hostname-collision"),
     pytest.param({"dev.beta": OTHER_BRIDGE}, "dev.acme", [], id="customers-of-other-bridges-ignored"),
+    # Names derived from others (OCSP, browser authentication) are published names like any other.
+    pytest.param({"dev.beta": _beta([{**SF_ENDPOINT, "hostnames": [f"ocsp.{SNOWFLAKE_HOST}"]}])}, "dev.acme", [
+        f'{E}[0].hostnames[0]: "{SNOWFLAKE_HOST}" publishes its OCSP name ocsp.{SNOWFLAKE_HOST}, which customer stack '
+        "dev.beta already publishes (endpoint snowflake): a name points at one endpoint, and the SaaS VPCs can hold "
+        "one private zone of a name (fix: check that the customer gave you their own account's name)"],
+        id="sibling-has-the-ocsp-name"),
+    pytest.param({"dev.acme": _acme(set_(f"{E}[2].hostnames", [f"ocsp.{SNOWFLAKE_HOST}"]))}, "dev.acme", [
+        f'{E}[2].hostnames[0]: "ocsp.{SNOWFLAKE_HOST}" is also published automatically by endpoints[0] '
+        f"({SNOWFLAKE_HOST}): every Snowflake account name answers its OCSP name (fix: remove it)"],
+        id="ocsp-name-of-another-endpoint"),
+    pytest.param({"dev.acme": _acme(chain(set_(f"{E}[1].browserAuthentication", True),
+                                          set_(f"{E}[1].hostnames", [DBX_HOST, DBX_AUTH])))}, "dev.acme", [
+        f'{E}[1].hostnames[1]: "{DBX_AUTH}" is the browser-authentication name that browserAuthentication publishes '
+        "(toward its own private endpoint) (fix: remove it from hostnames)"], id="browser-auth-name-listed"),
+    pytest.param({"dev.acme": _acme(chain(set_(f"{E}[1].browserAuthentication", True),
+                                          set_(f"{E}[2]", {**DBX_ENDPOINT, "name": "lake2", "hostnames": [
+                                              "adb-2.3.privatelink.azuredatabricks.net"]})))}, "dev.acme", [
+        f"{E}[2].browserAuthentication: true publishes {DBX_AUTH} again: endpoints[1] already has browser "
+        "authentication in that region, and Azure Databricks has one browser-authentication name per region, shared "
+        "by every workspace there (fix: keep browserAuthentication on one endpoint per region)"],
+        id="browser-auth-twice-in-one-region"),
+    pytest.param({"dev.acme": _acme(set_(f"{E}[1].browserAuthentication", True)),
+                  "dev.beta": _beta([DBX_ENDPOINT])}, "dev.acme", [
+        f"{E}[1].browserAuthentication: true publishes {DBX_AUTH}, which customer stack dev.beta already publishes "
+        "(endpoint lake): Azure Databricks has one browser-authentication name per region, shared by every "
+        "workspace there, and one name points at one private endpoint (fix: remove browserAuthentication here: the "
+        "browser-authentication endpoint of dev.beta already serves single sign-on for every Azure Databricks "
+        "workspace in eastus2)"], id="browser-auth-of-a-sibling"),
+    pytest.param({"dev.acme": _acme(chain(set_(f"{E}[1].browserAuthentication", True),
+                                          set_(f"{E}[1].workspaceRegion", "westeurope"))),
+                  "dev.beta": _beta([DBX_ENDPOINT])}, "dev.acme", [], id="browser-auth-other-region-accepted"),
+    # Databricks on AWS: one regional front-end name for every workspace of the region.
+    pytest.param({"dev.acme": _acme(set_(f"{E}[2]", DBX_AWS)), "dev.beta": _beta([DBX_AWS])}, "dev.acme", [
+        f'{E}[2].hostnames[0]: "{DBX_AWS_HOST}" is already published by customer stack dev.beta (endpoint dbx): it '
+        "is Databricks' regional front-end name, which every workspace URL of the region resolves to, and one name "
+        "points at one VPC endpoint (fix: remove this endpoint: the VPC endpoint of dev.beta reaches every workspace "
+        "of the region once this customer registers it in their Databricks account and allows it in the "
+        "workspace's private access settings (Databricks lets several accounts share one front-end endpoint; its id "
+        "is stack output endpoints.dbx.endpointId of dev.beta))"], id="databricks-aws-regional-name-of-a-sibling"),
+    pytest.param({"dev.acme": _acme(set_(f"{E}[2]", DBX_AWS))}, "dev.acme", [], id="databricks-aws-accepted"),
+    # Customer-declared zones: one zone of a name on the SaaS VPCs.
+    pytest.param({"dev.acme": _acme(set_(f"{E}[2]", STARBURST)),
+                  "dev.beta": _beta([{**STARBURST, "hostnames": ["sep.acme.internal"]}])}, "dev.acme", [
+        f'{E}[2].zone: "acme.internal" is already a zone of customer stack dev.beta: the SaaS VPCs can hold one '
+        "private zone of a name (Route 53 refuses a second: ConflictingDomainExists) (fix: use a zone of this "
+        "customer's own, e.g. acme.acme.internal)"], id="customer-zone-of-a-sibling"),
+    # Route 53 hosted zones across the bridge's customers: acme 3, beta 3 (one per published name).
+    pytest.param({"dev": _quota(5), "dev.beta": BETA_3_ZONES}, "dev.acme", [
+        f'{E}: "6 hosted zones" exceed the 5 {ZONES_OF_DEV} (fix: raise the account\'s Route 53 hosted-zone quota in '
+        "Service Quotas (US East (N. Virginia)), then bridge:aws.route53HostedZoneQuota in Pulumi.dev.yaml; see "
+        "docs/dns.md)"], id="route53-zone-quota-exceeded"),
+    pytest.param({"dev": _quota(7), "dev.beta": BETA_3_ZONES}, "dev.acme", [
+        f'warning: {E}: "6 hosted zones" use over 80% of the 7 {ZONES_OF_DEV} (fix: request a higher Route 53 '
+        "hosted-zone quota before it fills up; see docs/dns.md)"], id="route53-zone-quota-80"),
+    pytest.param({"dev": _quota(8), "dev.beta": BETA_3_ZONES}, "dev.acme", [], id="route53-zone-quota-fits"),
 ]
 
 
@@ -805,7 +949,8 @@ def test_rule_across_stack_files(project: Path, files: dict[str, dict[str, Any]]
                                  expected: list[str]) -> None:
     for name, config in files.items():
         _write(project, name, config)
-    assert _load_lines(project, stack) == [f"error: Pulumi.{stack}.yaml: {line}" for line in expected]
+    assert _load_lines(project, stack) == [line if line.startswith("warning: ") else
+                                           f"error: Pulumi.{stack}.yaml: {line}" for line in expected]
 
 
 # --- all problems at once ---------------------------------------------------------------------------
@@ -924,8 +1069,8 @@ FILE_GARBAGE = [
                  b"  aws:region: us-east-1\n  azure-native:location: eastus2\n"
                  b"  azure-native:subscriptionId: 00000000-0000-0000-0000-000000000000\n", [
         "error: Pulumi.dev.yaml: bridge:aws: [[...]] must be a mapping, not a list (fix: write its keys (accountId, "
-        "backbone, directConnectGatewayAsn, vpcs, transitGatewayAsn, coreNetwork) as `key: value` lines indented "
-        "under it)",
+        "backbone, directConnectGatewayAsn, vpcs, transitGatewayAsn, coreNetwork, route53HostedZoneQuota, "
+        "route53VpcsPerZoneQuota) as `key: value` lines indented under it)",
         "error: Pulumi.dev.yaml: bridge:exchange: 1 must be a mapping, not an integer (fix: write its keys (provider, "
         "projectId, accountNumber, notificationEmails, package, bandwidthMbps, routers, bfd, equinixAsn) as "
         "`key: value` lines indented under it)",

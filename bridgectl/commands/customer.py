@@ -52,8 +52,14 @@ def _endpoint_flags(p: Parser) -> None:
     g.add_argument("--vpc", metavar="V", help="bridge VPC for an AWS endpoint (default: the bridge's first VPC)")
     g.add_argument("--cluster", metavar="ID", help="redshift: the cluster identifier (instead of --service)")
     g.add_argument("--owner-account", metavar="ACCOUNT", help="redshift: the 12-digit account owning the cluster")
-    g.add_argument("--no-ocsp", action="store_true",
-                   help="snowflake: do not add the ocsp.<account host> names drivers use to check certificates")
+    g.add_argument("--browser-authentication", action="store_true",
+                   help="databricks on azure, for workspaces that use single sign-on: also a private endpoint to the "
+                        "workspace's browser_authentication sub-resource (one per region on a bridge)")
+    g.add_argument("--workspace-region", metavar="R",
+                   help="databricks on azure with --browser-authentication: the workspace's Azure region "
+                        "(default: the bridge's)")
+    # Kept so older scripts still run: every Snowflake account name now publishes its OCSP name itself.
+    g.add_argument("--no-ocsp", action="store_true", help=argparse.SUPPRESS)
 
 
 def _run_flags(p: Parser, *, interactive: bool = True) -> None:
@@ -178,6 +184,7 @@ def _preset(args: argparse.Namespace, bridge_region: str, notes: list[str]) -> A
         private_hostname,
         snowflake_ocsp_names,
         split_hostnames,
+        without_listed_ocsp,
     )
     from stacks.problems import ConfigError, Problem
 
@@ -186,7 +193,9 @@ def _preset(args: argparse.Namespace, bridge_region: str, notes: list[str]) -> A
     ep = EndpointInput(name=args.name, platform=(args.platform or "").lower() or None,
                        cloud=(args.cloud or "").lower() or None, service=(args.service or "").strip() or None,
                        hostnames=split_hostnames(args.hostname), zone=args.zone, vpc=args.vpc,
-                       cluster=args.cluster, owner_account=args.owner_account)
+                       cluster=args.cluster, owner_account=args.owner_account,
+                       browser_authentication=bool(args.browser_authentication),
+                       workspace_region=(args.workspace_region or "").strip().lower() or None)
     if ep.zone:
         ep.zone = ep.zone.strip().lower().rstrip(".")
     if args.snowflake_config:
@@ -217,12 +226,14 @@ def _preset(args: argparse.Namespace, bridge_region: str, notes: list[str]) -> A
         ep.hostnames = [databricks_aws_hostname(ep.service, bridge_region)]
         notes.append(f"hostname defaults to {ep.hostnames[0]}: Databricks on AWS workspace URLs are CNAMEs to "
                      "this regional private name")
-    if ep.platform == "snowflake" and ep.hostnames and not args.no_ocsp:
+    if ep.platform == "snowflake" and ep.hostnames:
+        ep.hostnames, dropped = without_listed_ocsp(ep.hostnames)
+        if dropped:
+            notes.append(f"not listing {', '.join(dropped)}: published automatically with its account name")
         extra = snowflake_ocsp_names(ep.hostnames)
         if extra:
-            ep.hostnames = [*ep.hostnames, *extra]
-            notes.append(f"also publishing {', '.join(extra)}: Snowflake drivers check certificates there "
-                         "(--no-ocsp to skip)")
+            notes.append(f"also answered privately: {', '.join(extra)} (Snowflake drivers check certificates "
+                         "there; published automatically, in the account name's private zone)")
     return ep
 
 
@@ -653,7 +664,7 @@ def run_list(args: argparse.Namespace) -> int:
     from bridgectl.render import table
     from stacks.loader import load_stack, read_stack_config, stack_file
     from stacks.problems import ConfigError
-    from stacks.spec import CUSTOMER_KEY, CustomerSpec
+    from stacks.spec import CUSTOMER_KEY, CustomerSpec, customer_zones
 
     project = _project(args)
     info, problem = bridge_problem(project, args.bridge)
@@ -670,6 +681,8 @@ def run_list(args: argparse.Namespace) -> int:
             entry["customer"] = spec.id
             entry["endpoints"] = [{"name": e.name, "platform": e.platform, "cloud": e.cloud,
                                    "hostnames": list(e.hostnames)} for e in spec.endpoints]
+            if info is not None:  # the Route 53 private zones the stack creates (docs/dns.md)
+                entry["zones"] = len(customer_zones(spec, info.spec.azure_location))
         except ConfigError as exc:
             entry["valid"] = False
             entry["problems"] = [p.line(exc.source) for p in exc.problems]
@@ -709,6 +722,10 @@ def run_list(args: argparse.Namespace) -> int:
     print("")
     print(f"{len(entries)} customer(s), {len(endpoints)} endpoint(s) ({clouds['azure']} on azure, {clouds['aws']} "
           f"on aws)" + (f"; {len(invalid)} file(s) fail validation:" if invalid else ""))
+    if info is not None:
+        zones = sum(int(e.get("zones", 0)) for e in entries)
+        print(f"Route 53 private hosted zones (one per published name): {zones} of the "
+              f"{info.spec.aws.route53_hosted_zone_quota} of bridge:aws.route53HostedZoneQuota (docs/dns.md)")
     for entry in invalid:
         print(f"  {entry['file']}: {entry['problems'][0]}" + (
             f" (and {len(entry['problems']) - 1} more; run `bridgectl validate {entry['stack']}`)"
