@@ -145,10 +145,13 @@ def _profile_uuid(name: str, metros: Sequence[str], bandwidth_mbps: int, parent:
     return found.data.apply(lambda profiles: choose_profile(name, profiles, metros, bandwidth_mbps))
 
 
+def _z_access_point(z_side: Any) -> Any:
+    return getattr(z_side, "access_point", None) if z_side is not None else None
+
+
 def hosted_connection_id(connection: str, z_side: Any) -> str:
     """The AWS hosted connection (``dxcon-...``) Equinix created for ``connection``, from its z-side."""
-    access_point = getattr(z_side, "access_point", None) if z_side is not None else None
-    found = getattr(access_point, "provider_connection_id", None) if access_point is not None else None
+    found = getattr(_z_access_point(z_side), "provider_connection_id", None)
     if not found:
         raise pulumi.RunError(
             f"Equinix connection {connection} reports no AWS hosted connection id (zSide.accessPoint."
@@ -159,16 +162,21 @@ def hosted_connection_id(connection: str, z_side: Any) -> str:
 
 def hosted_connection_vlan(connection: str, z_side: Any) -> int:
     """The VLAN Equinix assigned to the AWS hosted connection of ``connection``, from its z-side."""
-    access_point = getattr(z_side, "access_point", None) if z_side is not None else None
-    protocol = getattr(access_point, "link_protocol", None) if access_point is not None else None
+    protocol = getattr(_z_access_point(z_side), "link_protocol", None)
     for attr in ("vlan_tag", "vlan_s_tag"):
-        value = getattr(protocol, attr, None) if protocol is not None else None
+        value = getattr(protocol, attr, None)
         if value:
             return int(value)
     raise pulumi.RunError(
         f"Equinix connection {connection} reports no VLAN for its AWS hosted connection (zSide.accessPoint."
         "linkProtocol.vlanTag): the transit VIF must use the VLAN Equinix assigned. Check the connection in "
         "the Equinix portal and run `pulumi up` again")
+
+
+def secondary_of(primary: fabric.Connection) -> fabric.ConnectionRedundancyArgs:
+    """The redundancy of a connection that is the SECONDARY in ``primary``'s redundancy group."""
+    return fabric.ConnectionRedundancyArgs(priority="SECONDARY",
+                                           group=primary.redundancy.apply(lambda r: r.group if r else None))
 
 
 def rule_name(key: str, prefix: str) -> str:
@@ -221,12 +229,9 @@ class CloudRouter(pulumi.ComponentResource):
         for ac in args.aws_connections:
             # Two AWS connections form one redundancy group, like the Azure pair: Equinix then places
             # the secondary on other equipment than the primary.
-            aws_redundancy = fabric.ConnectionRedundancyArgs(priority="PRIMARY")
-            aws_deps: list[pulumi.Resource] = []
-            if aws_primary is not None:
-                aws_redundancy = fabric.ConnectionRedundancyArgs(
-                    priority="SECONDARY", group=aws_primary.redundancy.apply(lambda r: r.group if r else None))
-                aws_deps = [aws_primary]
+            aws_redundancy = (secondary_of(aws_primary) if aws_primary is not None
+                              else fabric.ConnectionRedundancyArgs(priority="PRIMARY"))
+            aws_deps = [aws_primary] if aws_primary is not None else []
             conn = self.connections[ac.name] = fabric.Connection(
                 f"{name}-{ac.name}", name=ac.name, type="IP_VC", bandwidth=args.bandwidth_mbps,
                 notifications=conn_notifications, project=project,
@@ -252,8 +257,7 @@ class CloudRouter(pulumi.ComponentResource):
                 # Azure needs both links under one service key; Equinix pairs them by the primary's
                 # redundancy group (equinix.md §2b).
                 assert primary is not None, "the primary connection comes first"
-                redundancy = fabric.ConnectionRedundancyArgs(
-                    priority="SECONDARY", group=primary.redundancy.apply(lambda r: r.group if r else None))
+                redundancy = secondary_of(primary)
                 deps = [primary]
             conn = fabric.Connection(
                 f"{name}-{c.name}", name=c.name, type="IP_VC",

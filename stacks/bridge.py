@@ -75,12 +75,10 @@ def circuit_state(spec: BridgeSpec, provider: pulumi.ProviderResource) -> str:
         denied = ("SubscriptionNotFound", "AuthorizationFailed", "InvalidAuthenticationToken",
                   "does not have authorization")
         if any(marker in text for marker in denied):
-            pulumi.log.error(f"azure-native:subscriptionId: the Azure credentials cannot use subscription "
-                             f"{spec.azure_subscription_id} and resource group {spec.azure.resource_group}: {text}")
-            raise pulumi.RunError(f"the Azure credentials do not reach subscription {spec.azure_subscription_id} "
-                                  f"(azure-native:subscriptionId) and resource group {spec.azure.resource_group} "
-                                  "(bridge:azure.resourceGroup); nothing was changed (fix: sign in with an identity "
-                                  "that has rights on that subscription and resource group)") from None
+            preflight.stop([f"azure-native:subscriptionId: the Azure credentials do not reach subscription "
+                            f"{spec.azure_subscription_id} and resource group {spec.azure.resource_group} "
+                            f"(bridge:azure.resourceGroup): {text.strip()} (fix: sign in with an identity that has "
+                            "rights on that subscription and resource group)"])
         if any(marker in text for marker in ("NotFound", "not found", "could not be found", "404")):
             return ""
         raise pulumi.RunError(f"could not read the state of ExpressRoute circuit "

@@ -31,10 +31,11 @@ def aws_provider(name: str, region: str, account_id: str, opts: pulumi.ResourceO
     return aws.Provider(name, region=region, allowed_account_ids=[account_id], opts=opts)
 
 
-def _fail(lines: Sequence[str]) -> None:
+def stop(lines: Sequence[str]) -> None:
+    """Report each problem through the engine's log and stop the program before it registers anything."""
     for line in lines:
         pulumi.log.error(line)
-    raise pulumi.RunError("; ".join(lines) + " (nothing was changed)")
+    raise pulumi.RunError("the clouds refused what the stack needs (see the errors above); nothing was changed")
 
 
 def check_aws_account(account_id: str, provider: pulumi.ProviderResource, *, key: str = "bridge:aws.accountId") \
@@ -45,15 +46,15 @@ def check_aws_account(account_id: str, provider: pulumi.ProviderResource, *, key
     except Exception as exc:  # the provider's own refusal, or no credentials at all
         text = str(exc)
         if any(marker in text for marker in _NOT_ALLOWED):
-            _fail([f"the AWS credentials are not for account {account_id} ({key}), the account Equinix creates "
+            stop([f"the AWS credentials are not for account {account_id} ({key}), the account Equinix creates "
                    f"the hosted connections in: {text.strip()} (fix: use credentials or a role of account "
                    f"{account_id})"])
-        _fail([f"could not ask AWS which account the credentials belong to (expected {account_id}, {key}): "
+        stop([f"could not ask AWS which account the credentials belong to (expected {account_id}, {key}): "
                f"{text.strip()}"])
         return
     seen = str(getattr(ident, "account_id", "") or "")
     if seen != account_id:
-        _fail([f"the AWS credentials are for account {seen or '(unknown)'}, not {account_id} ({key}), the account "
+        stop([f"the AWS credentials are for account {seen or '(unknown)'}, not {account_id} ({key}), the account "
                f"Equinix creates the hosted connections in (fix: use credentials or a role of account {account_id})"])
 
 
@@ -79,4 +80,4 @@ def check_vpcs(vpcs: Sequence[Any], provider: pulumi.ProviderResource) -> None:
                     "customers' endpoints would not resolve there (fix: `aws ec2 modify-vpc-attribute --vpc-id "
                     f"{vpc.vpc_id} {option} '{{\"Value\":true}}'`)")
     if problems:
-        _fail(problems)
+        stop(problems)

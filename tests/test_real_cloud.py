@@ -5,11 +5,11 @@ the AWS service profile, and the SaaS VPCs read before anything is registered.""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+from test_program import _project, by_name, depends, of_type
 
 from bridgectl.offline import MockContext, offline_plan, run_program
 from stacks.loader import load_stack
@@ -17,35 +17,15 @@ from stacks.plan import plan_bridge
 from stacks.problems import ConfigError
 from stacks.spec import BridgeSpec
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("project")
-    for name in ["Pulumi.yaml", "__main__.py", *(p.name for p in ROOT.glob("Pulumi.*.yaml"))]:
-        shutil.copy(ROOT / name, tmp / name)
-    for p in FIXTURES.glob("Pulumi.*.*"):
-        shutil.copy(p, tmp / p.name)
-    return tmp
+    return _project(tmp_path_factory.mktemp("project"))
 
 
 @pytest.fixture(scope="module")
 def plans(project: Path) -> dict[str, dict[str, Any]]:
     return {s: offline_plan(project, s) for s in ("dev", "dev.acme", "solo")}
-
-
-def of_type(plan: dict[str, Any], suffix: str) -> list[dict[str, Any]]:
-    return [r for r in plan["resources"] if r["type"].endswith(suffix)]
-
-
-def by_name(plan: dict[str, Any], name: str) -> dict[str, Any]:
-    return next(r for r in plan["resources"] if r["name"] == name)
-
-
-def depends(plan: dict[str, Any], dependent: str, dependency: str) -> bool:
-    return by_name(plan, dependency)["urn"] in by_name(plan, dependent)["dependsOn"]
 
 
 def run_bridge(project: Path, stack: str = "dev", **ctx: Any) -> list[dict[str, str]]:
@@ -114,6 +94,36 @@ def test_credentials_for_another_account_stop_before_anything_is_created(project
         run_bridge(project, credentials_account="999988887777")
     text = " ".join(p.line() for p in info.value.problems)
     assert "999988887777" in text and "111122223333" in text and "bridge:aws.accountId" in text
+
+
+def circuit_read_fails(monkeypatch: pytest.MonkeyPatch, error: str) -> None:
+    from bridgectl import offline
+
+    original = offline.fake_call
+
+    def failing(ctx: MockContext, token: str, args: dict[str, Any]) -> Any:
+        if token == "azure-native:network:getExpressRouteCircuit":
+            return {}, [("circuitName", error)]  # how the engine reports a failed invoke
+        return original(ctx, token, args)
+
+    monkeypatch.setattr(offline, "fake_call", failing)
+
+
+def test_azure_credentials_without_the_subscription_stop_the_run(project: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    circuit_read_fails(monkeypatch, "AuthorizationFailed: the client does not have authorization to perform action")
+    with pytest.raises(ConfigError) as info:
+        run_bridge(project)
+    text = " ".join(p.line() for p in info.value.problems)
+    assert "do not reach subscription 00000000-0000-0000-0000-000000000000" in text and "rg-bridge-dev" in text
+
+
+def test_missing_resource_group_is_a_first_run(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The bridge creates its resource group: not finding it is not a credentials problem.
+    circuit_read_fails(monkeypatch, "ResourceGroupNotFound: Resource group 'rg-bridge-dev' could not be found.")
+    messages = run_bridge(project)
+    assert not [m for m in messages if m["severity"] == "error"]
+    assert any("not created yet" in m["message"] for m in messages)
 
 
 def test_customer_stack_checks_the_account_too(project: Path) -> None:
