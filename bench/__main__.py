@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .scale import SIZES as SCALE_SIZES
+from .scale import print_scale, scale_benchmarks
 from .stacks import bridge_config, customer_config, write_project
 
 HERE = Path(__file__).resolve().parent
@@ -294,9 +296,20 @@ def print_report(results: dict[str, Any]) -> None:
             print(f"  {name:<34}{e['kind']:<14}{mm('detectionMs'):>20}{mm('outageMs'):>20}{mm('lostPackets'):>15}")
     elif twin:
         print(f"\nBGP twin: not measured ({twin.get('error') or twin.get('skipped')})")
+    if "scale" in results:
+        print_scale(results["scale"])
     print("\nTargets")
-    for name, t in results["targets"].items():
+    for name, t in results.get("targets", {}).items():
         print(f"  {name:<28}{'met' if t['met'] else 'NOT MET':<9} target {t['target']}, measured {t['measured']}")
+
+
+def _scale(sizes: tuple[int, ...]) -> dict[str, Any]:
+    print("scale (one bridge, N customers):", file=sys.stderr)
+    work = Path(tempfile.mkdtemp(prefix="bridge-bench-scale-"))
+    try:
+        return scale_benchmarks(work, sizes, partial=Path(tempfile.gettempdir()) / "bridge-bench-scale-rows.json")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -306,9 +319,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-o", "--output", default=str(RESULTS), help="results file (default bench/results.json)")
     parser.add_argument("--report", action="store_true",
                         help="print the table of an existing results file; run nothing")
+    parser.add_argument("--scale-only", action="store_true",
+                        help="run only the scale benchmark (bench/scale.py) and update its part of the results")
+    parser.add_argument("--scale-sizes", default=",".join(str(n) for n in SCALE_SIZES),
+                        help="customer counts of the scale benchmark (default %(default)s)")
     args = parser.parse_args(argv)
     if args.report:
         print_report(json.loads(Path(args.output).read_text()))
+        return 0
+    sizes = tuple(int(n) for n in args.scale_sizes.split(","))
+    if args.scale_only:
+        kept: dict[str, Any] = json.loads(Path(args.output).read_text()) if Path(args.output).is_file() else {}
+        kept["scaleMachine"] = machine()
+        kept["scaleDate"] = time.strftime("%Y-%m-%d")
+        kept["scale"] = _scale(sizes)
+        Path(args.output).write_text(json.dumps(kept, indent=2) + "\n")
+        print_scale(kept["scale"])
         return 0
     results: dict[str, Any] = {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
     work = Path(tempfile.mkdtemp(prefix="bridge-bench-"))
@@ -319,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
     print("start-up:", file=sys.stderr)
     results["startup"] = startup_benchmarks()
+    results["scale"] = _scale(sizes)
     if args.no_twin:
         results["twin"] = {"skipped": "--no-twin"}
     elif os.geteuid() != 0 or not Path("/usr/lib/frr/bgpd").exists():

@@ -53,3 +53,45 @@ def write_project(where: Path, stacks: dict[str, dict[str, Any]]) -> Path:
     for stack, config in stacks.items():
         (where / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": config}, sort_keys=False))
     return where
+
+
+# --- a bridge with many customers (the scale benchmark and tests/test_scale.py) ----------------------
+#
+# Every customer has three endpoints: one Azure private endpoint (Snowflake) and two AWS interface
+# endpoints (Snowflake, in two of the bridge's four VPCs). The bridge's room is sized for 1,000 of them
+# as a real one would be: a /22 endpoint subnet (1,019 private endpoints, under Azure's 1,000 per VNet
+# for 1,000 customers), and raised Route 53 and interface-endpoint quotas (the defaults, 500 zones and
+# 50 endpoints per VPC, are adjustable: stacks/limits.py cites the quota pages).
+
+SCALE_VPCS = 4
+
+
+def scale_bridge_config(name: str = "dev") -> dict[str, Any]:
+    config = bridge_config(name, 2, SCALE_VPCS)
+    config["bridge:azure"]["hubCidr"] = "10.20.0.0/21"
+    config["bridge:azure"]["endpointSubnetPrefixLength"] = 22
+    config["bridge:aws"]["route53HostedZoneQuota"] = 100_000
+    config["bridge:aws"]["interfaceEndpointsPerVpcQuota"] = 1_000
+    return config
+
+
+def scale_customer_config(bridge: str, k: int) -> dict[str, Any]:
+    c = f"c{k:04d}"
+    eps = [{"name": "sfaz", "platform": "snowflake", "cloud": "azure",
+            "service": "sf-pvlinksvc-eastus2.a1b2c3d4-e5f6-7a8b-9c0d-e1f2a3b4c5d6.eastus2.azure.privatelinkservice",
+            "hostnames": [f"{c}-az.east-us-2.privatelink.snowflakecomputing.com"]}]
+    for j in range(2):
+        eps.append({"name": f"sfaws{j}", "platform": "snowflake", "cloud": "aws", "vpc": f"vpc{(k + j) % SCALE_VPCS}",
+                    "service": f"com.amazonaws.vpce.us-east-1.vpce-svc-{k * 2 + j:017x}",
+                    "hostnames": [f"{c}-{j}.us-east-1.privatelink.snowflakecomputing.com"]})
+    return {"bridge:customer": {"id": c, "bridgeStack": bridge, "endpoints": eps}}
+
+
+def scale_project(where: Path, customers: int, bridges: tuple[str, ...] = ("dev",)) -> tuple[Path, list[str]]:
+    """A project with ``bridges``, each with ``customers`` generated customers; (project, stacks)."""
+    stacks: dict[str, dict[str, Any]] = {}
+    for b in bridges:
+        stacks[b] = scale_bridge_config(b)
+        for k in range(customers):
+            stacks[f"{b}.c{k:04d}"] = scale_customer_config(b, k)
+    return write_project(where, stacks), list(stacks)

@@ -4,8 +4,10 @@ A bridge stack: the SaaS VPCs and the backbone (transit gateway or Cloud WAN) an
 gateway in AWS; the Fabric Cloud Routers at the exchange; the Microsoft edges, the ExpressRoute
 circuit and gateway and the hub VNet in Azure. Every BGP link is an edge labelled with its /30, the
 address of each end, both ASNs, BFD and the VLAN; the ExpressRoute primary is drawn thick, the
-secondary dashed. A customer stack: its endpoints placed where they live (a SaaS VPC or the hub's
-endpoint subnet), with the hostnames that resolve to them, behind a one-node summary of its bridge.
+secondary dashed. A bridge's single points of failure (one router, one metro, one circuit, one peering
+location) are drawn in red and listed in a note. A customer stack: its endpoints placed where they
+live (a SaaS VPC or the hub's endpoint subnet), with the hostnames that resolve to them, behind a
+one-node summary of its bridge.
 
 The DOT text is built here (:func:`bridge_dot`, :func:`customer_dot`) and rendered by the Debian
 package's ``dot`` binary (:func:`render`).
@@ -27,6 +29,7 @@ AWS_COLOR, AWS_FILL = "#CC7A00", "#FFF4E5"
 EXCHANGE_COLOR, EXCHANGE_FILL = "#B3141B", "#FDEDED"
 AZURE_COLOR, AZURE_FILL = "#0063B1", "#EAF3FC"
 PRIMARY_COLOR, SECONDARY_COLOR, AWS_LINK_COLOR = "#0063B1", "#5B8DB8", "#CC7A00"
+SPOF_COLOR = "#D00000"
 
 
 class DotMissing(Exception):
@@ -52,6 +55,11 @@ def _host(address: object) -> str:
 
 def _last_octet(address: object) -> str:
     return "." + _host(address).rsplit(".", 1)[-1]
+
+
+def _msee(circuit: int, priority: str) -> str:
+    """The node of a circuit's Microsoft edge: msee_primary for the first circuit, msee2_primary for the second."""
+    return f"msee{'' if circuit == 0 else circuit + 1}_{priority}"
 
 
 def _bfd(plan: BridgePlan) -> str:
@@ -104,18 +112,28 @@ def bridge_dot(spec: BridgeSpec, plan: BridgePlan) -> str:
     lines += _cluster("aws", f"AWS {plan.aws_region} (account {spec.aws.account_id})", AWS_COLOR, AWS_FILL, aws)
 
     metros = sorted({r.metro for r in plan.routers})
+    # The single points of failure (stacks.spec.single_points) are drawn in red, and listed in a note.
+    spof = {(sp.kind, sp.name) for sp in plan.single_points}
+    fcr_asn = {s.router: s.fcr.asn for s in plan.sessions}
     exchange = [f"{_id('fcr', r.name)} " + _attrs(
-        label=f"Fabric Cloud Router {r.name}\nASN {plan.fcr_asn}{asn_note}\nmetro {r.metro}, {spec.exchange.package}",
-        penwidth=2, color=EXCHANGE_COLOR) for r in plan.routers]
+        label=f"Fabric Cloud Router {r.name}\nASN {fcr_asn.get(r.name, plan.fcr_asn)}{asn_note}\nmetro {r.metro}, "
+              f"{spec.exchange.package}" + ("\nSINGLE POINT OF FAILURE" if ("router", r.name) in spof else ""),
+        penwidth=2, color=SPOF_COLOR if ("router", r.name) in spof else EXCHANGE_COLOR) for r in plan.routers]
     lines += _cluster("exchange", f"Equinix Fabric (metro {', '.join(metros)})", EXCHANGE_COLOR, EXCHANGE_FILL,
                       exchange)
 
     az = spec.azure
-    azure = [
-        "msee_primary " + _attrs(label=f"Microsoft edge (primary)\nASN {L.MICROSOFT_EDGE_ASN}", penwidth=2,
-                                 color=AZURE_COLOR),
-        "msee_secondary " + _attrs(label=f"Microsoft edge (secondary)\nASN {L.MICROSOFT_EDGE_ASN}", penwidth=2,
-                                   color=AZURE_COLOR),
+    circuits = plan.circuits or (plan.azure,)
+    azure = []
+    for c in circuits:
+        only = bool(spof & {("circuit", c.peering_location), ("peering-location", c.peering_location)})
+        where = f" {c.peering_location}" if len(circuits) > 1 else ""
+        for priority in ("primary", "secondary"):
+            azure.append(f"{_msee(c.circuit, priority)} " + _attrs(
+                label=f"Microsoft edge{where} ({priority})\nASN {L.MICROSOFT_EDGE_ASN}"
+                      + ("\nONLY CIRCUIT: SINGLE POINT OF FAILURE" if only else ""),
+                penwidth=2, color=SPOF_COLOR if only else AZURE_COLOR))
+    azure += [
         "ergw " + _attrs(label=f"ExpressRoute gateway\nASN {L.EXPRESSROUTE_GATEWAY_ASN}, {az.gateway_sku}",
                          penwidth=2, color=AZURE_COLOR),
         "hub " + _attrs(label=f"Hub VNet {plan.hub.cidr}\nGatewaySubnet {plan.hub.gateway_subnet}\n"
@@ -123,9 +141,11 @@ def bridge_dot(spec: BridgeSpec, plan: BridgePlan) -> str:
     ]
     azure += [f"{_id('spoke', str(p))} " + _attrs(label=f"Azure prefix\n{p}", style="rounded,dashed,filled")
               for p in az.extra_prefixes]
-    lines += _cluster("azure", f"Azure {plan.azure_location}: circuit {az.circuit.peering_location}, "
-                               f"{spec.exchange.bandwidth_mbps} Mbps, {az.circuit.tier}/{az.circuit.family}",
-                      AZURE_COLOR, AZURE_FILL, azure, labelloc="b")
+    described = "; ".join(f"circuit {c.peering_location}, {spec.exchange.bandwidth_mbps} Mbps, {c.tier}/"
+                          f"{(az.circuit if c.circuit == 0 else az.second_circuit or az.circuit).family}"
+                          for c in circuits)
+    lines += _cluster("azure", f"Azure {plan.azure_location}: {described}", AZURE_COLOR, AZURE_FILL, azure,
+                      labelloc="b")
 
     for vpc in spec.aws.vpcs:
         lines.append(f"  {_id('vpc', vpc.name)} -> backbone " + _attrs(label=backbone_edge, color=AWS_COLOR))
@@ -145,7 +165,7 @@ def bridge_dot(spec: BridgeSpec, plan: BridgePlan) -> str:
         if s.kind != "azure":
             continue
         primary = s.priority == "primary"
-        end = "msee_primary" if primary else "msee_secondary"
+        end = _msee(plan.circuit_of(s.router).circuit if plan.circuits else 0, s.priority or "primary")
         label = (f"ExpressRoute {'PRIMARY' if primary else 'secondary'}\n{s.link}\n"
                  f"FCR {_last_octet(s.fcr.address)} | Microsoft {_last_octet(s.cloud.address)}\n"
                  f"eBGP {s.fcr.asn} <-> {s.cloud.asn}, MD5\n{_bfd(plan)}; VLAN {s.vlan}\n"
@@ -155,10 +175,12 @@ def bridge_dot(spec: BridgeSpec, plan: BridgePlan) -> str:
             label=label, color=color, fontcolor=color, penwidth=3.5 if primary else 2.0,
             style="solid" if primary else "dashed"))
 
-    lines.append("  msee_primary -> ergw " + _attrs(
-        label=f"gateway connection\nBGP {L.MICROSOFT_EDGE_ASN} <-> {L.EXPRESSROUTE_GATEWAY_ASN}\n(Microsoft-managed)",
-        color=AZURE_COLOR))
-    lines.append("  msee_secondary -> ergw " + _attrs(color=AZURE_COLOR, style="dashed"))
+    for c in circuits:
+        lines.append(f"  {_msee(c.circuit, 'primary')} -> ergw " + _attrs(
+            label=f"gateway connection{' ' + str(c.circuit + 1) if len(circuits) > 1 else ''}\n"
+                  f"BGP {L.MICROSOFT_EDGE_ASN} <-> {L.EXPRESSROUTE_GATEWAY_ASN}\n(Microsoft-managed)",
+            color=AZURE_COLOR))
+        lines.append(f"  {_msee(c.circuit, 'secondary')} -> ergw " + _attrs(color=AZURE_COLOR, style="dashed"))
     lines.append("  ergw -> hub " + _attrs(color=AZURE_COLOR))
     for p in az.extra_prefixes:
         lines.append(f"  hub -> {_id('spoke', str(p))} " + _attrs(color=AZURE_COLOR, style="dashed",
@@ -168,6 +190,12 @@ def bridge_dot(spec: BridgeSpec, plan: BridgePlan) -> str:
         label="thick solid: ExpressRoute primary\ndashed: secondary\norange: transit VIF per router\n"
               "each link: /30, end addresses, ASNs, BFD, VLAN"))
     lines.append("  { rank=same; legend; hub }")
+    if plan.single_points:
+        lines.append("  single_points " + _attrs(
+            shape="note", fillcolor="#FDEDED", color=SPOF_COLOR, fontcolor=SPOF_COLOR, fontsize=10,
+            label="single points of failure (validate warns):\n" + "\n".join(
+                f"{sp.kind} {sp.name}" for sp in plan.single_points)))
+        lines.append("  { rank=same; legend; single_points }")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -253,15 +281,28 @@ def dot_binary() -> str:
     return found
 
 
-def render(dot_text: str, output: Path, fmt: str) -> None:
-    """Write ``dot_text`` to ``output`` as ``fmt`` (svg, png or dot)."""
+class DotFailed(Exception):
+    """Graphviz's ``dot`` ran and failed, or did not finish in time."""
+
+
+def render(dot_text: str, output: Path, fmt: str, *, option: str = "-o") -> None:
+    """Write ``dot_text`` to ``output`` as ``fmt`` (svg, png or dot), atomically: ``dot`` writes to its
+    standard output, and the picture is written in one rename once it is complete, so a failed or
+    interrupted run leaves no partial file. Raises OutputError (a path that cannot be written),
+    DotMissing or DotFailed."""
+    from bridgectl.console import atomic_write
+
     if fmt == "dot":
-        output.write_text(dot_text, encoding="utf-8")
+        atomic_write(output, dot_text, option=option)
         return
-    args = [dot_binary(), f"-T{fmt}", "-o", str(output)]
+    args = [dot_binary(), f"-T{fmt}"]
     if fmt == "png":
         # Readable when shown at full size in a pull request or a wiki.
         args.insert(1, "-Gdpi=110")
-    proc = subprocess.run(args, input=dot_text.encode(), capture_output=True, check=False, timeout=120)
+    try:
+        proc = subprocess.run(args, input=dot_text.encode(), capture_output=True, check=False, timeout=120)
+    except subprocess.TimeoutExpired:
+        raise DotFailed("Graphviz's dot did not finish within 120 s") from None
     if proc.returncode != 0:
-        raise RuntimeError(f"dot failed: {proc.stderr.decode(errors='replace').strip()}")
+        raise DotFailed(f"Graphviz's dot failed: {proc.stderr.decode(errors='replace').strip()}")
+    atomic_write(output, proc.stdout, option=option)

@@ -27,20 +27,33 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
+import secrets
+import selectors
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from stacks.limits import BUDGET_WARN_RATIO
 
-from .replacements import Rule, replace_on_changes_covers, rule_for
+from .replacements import TABLE, Rule, replace_on_changes_covers, rule_for
+from .risks import (
+    CUSTOMER_FACING,
+    ENDPOINT_ACTION,
+    ENDPOINT_TARGETS,
+    WATCHERS,
+    disruptive,
+    endpoint_target,
+    target_of,
+)
 
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
@@ -71,32 +84,69 @@ def plain(value):
         return value
     return str(value)
 
-project, out = Path(sys.argv[1]), Path(sys.argv[2])
-result = {}
-for stack in sys.argv[3:]:
-    entry = {}
-    result[stack] = entry
-    if not (project / f"Pulumi.{stack}.yaml").is_file():
-        entry["absent"] = True
-        continue
+def snapshot(project, stacks, replaced=None, progress=None):
+    # One listing of a bridge's customer files for all the stacks planned here (older code lacks it).
+    import contextlib
     try:
-        from stacks.problems import ConfigError
-        from bridgectl.offline import offline_plan
+        from stacks.loader import one_snapshot
+    except ImportError:
+        one_snapshot = contextlib.nullcontext
+    with one_snapshot():
+        return _snapshot(project, stacks, replaced, progress)
+
+def _snapshot(project, stacks, replaced, progress):
+    result = {}
+    for stack in stacks:
+        entry = {}
+        result[stack] = entry
+        if progress is not None:
+            progress(stack)
+        if not (project / f"Pulumi.{stack}.yaml").is_file():
+            entry["absent"] = True
+            continue
         try:
-            entry["plan"] = offline_plan(project, stack)
-        except ConfigError as exc:
-            entry["errors"] = [p.line(exc.source) for p in exc.problems] or [str(exc)]
-    except Exception as exc:
-        entry["errors"] = [f"{type(exc).__name__}: {exc}"]
+            from stacks.problems import ConfigError
+            from bridgectl.offline import offline_plan
+            try:
+                # Only the working tree's code is asked to plan replaced resources as recreated.
+                entry["plan"] = (offline_plan(project, stack, replaced=replaced) if replaced
+                                 else offline_plan(project, stack))
+            except ConfigError as exc:
+                entry["errors"] = [p.line(exc.source) for p in exc.problems] or [str(exc)]
+        except Exception as exc:
+            entry["errors"] = [f"{type(exc).__name__}: {exc}"]
+        try:
+            from stacks.loader import load_stack
+            from stacks.plan import plan_bridge
+            spec = load_stack(project, stack).spec
+            if getattr(spec, "kind", "") == "bridge":
+                entry["bgp"] = plain(plan_bridge(spec))
+                # What its customers read of it, where this tree's code can say (older code cannot:
+                # then no customer is taken as unchanged).
+                import bridgectl.offline as offline
+                inputs = getattr(offline, "customer_inputs", None)
+                if inputs is not None and "plan" in entry:
+                    entry["customerInputs"] = inputs(project, stack, replaced) if replaced else inputs(project, stack)
+        except Exception:
+            pass
+    return result
+
+def _planned(stack):
+    # One line per stack on stdout: the parent counts them for its progress.
+    sys.stdout.write(f"planning {stack}\n")
+    sys.stdout.flush()
+
+if __name__ == "__main__":
+    args = sys.argv[3:]
+    replaced = None
+    if args[:1] == ["--replaced"]:
+        replaced = json.loads(Path(args[1]).read_text())
+        args = args[2:]
     try:
-        from stacks.loader import load_stack
-        from stacks.plan import plan_bridge
-        spec = load_stack(project, stack).spec
-        if getattr(spec, "kind", "") == "bridge":
-            entry["bgp"] = plain(plan_bridge(spec))
-    except Exception:
-        pass
-out.write_text(json.dumps(result))
+        result = snapshot(Path(sys.argv[1]), args, replaced, _planned)
+    except KeyboardInterrupt:
+        sys.exit(130)  # the parent says so; no traceback from here
+    Path(sys.argv[2]).write_text(json.dumps(result))
 '''
 
 
@@ -119,7 +169,7 @@ class PropertyChange:
     replaces: str | None = None       # why this change replaces the resource
     source: str | None = None         # where that rule comes from
     refused: bool = False             # the cloud refuses it in place
-    via: str | None = None            # the replaced resource whose new outputs this takes
+    via: str | None = None            # the replaced resource(s) whose new outputs this takes
 
 
 @dataclass
@@ -133,15 +183,22 @@ class ResourceChange:
     changes: list[PropertyChange] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
+    #: False for what is not a cloud resource (providers, stack references, components): listed, not counted
+    counted: bool = True
 
 
 @dataclass
 class Risk:
-    kind: str      # protected-replace | protected-delete | unprotected | bgp-session | renumbered-link |
-                   # prefix-budget | mixed-pull-request | base-unplannable
+    kind: str                         # a key of bridgectl.risks.RULES
     stack: str | None
     subject: str
     message: str
+    #: the rule's source (provider code, cloud documentation) where one applies
+    source: str | None = None
+    #: the stacks (the bridge, its customers) whose traffic or resources the change touches
+    touches: list[str] = field(default_factory=list)
+    #: what someone must do for the change to complete (a customer's approval), if anything
+    action: str | None = None
 
 
 @dataclass
@@ -152,9 +209,13 @@ class StackDiff:
     resources: list[ResourceChange] = field(default_factory=list)
     risks: list[Risk] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: a new stack's reviewable inputs (platform, service, hostnames; routers, metros, circuit)
+    inputs: list[str] = field(default_factory=list)
+    #: the order in which replacements happen: {"deleteFirst", "create", "deleteAfter"} -> resource names
+    order: dict[str, list[str]] = field(default_factory=dict)
 
     def count(self, action: str) -> int:
-        return sum(1 for r in self.resources if r.action == action)
+        return sum(1 for r in self.resources if r.action == action and r.counted)
 
 
 @dataclass
@@ -164,10 +225,17 @@ class DiffReport:
     stacks: list[StackDiff]
     risks: list[Risk]
     selection: dict[str, list[str]]
+    #: the files that changed (kept in a shard's report: the merge judges the mixed pull request)
+    changed: list[str] = field(default_factory=list)
+    #: {"index", "count", "stacks"} for one shard's partial report, else None
+    shard: dict[str, Any] | None = None
 
     @property
     def all_risks(self) -> list[Risk]:
         return [*self.risks, *(r for s in self.stacks for r in s.risks)]
+
+    def count(self, action: str) -> int:
+        return sum(s.count(action) for s in self.stacks)
 
 
 # --- git -----------------------------------------------------------------------------------------
@@ -271,37 +339,197 @@ def affected_stacks(changed: Iterable[str], base_stacks: Iterable[str], head_sta
 
 # --- planning ------------------------------------------------------------------------------------
 
+#: a function that plans ``stacks`` of the working tree with the given resources shown as replaced
+#: (stack -> URNs), returning snapshots like :data:`SNAPSHOT_SCRIPT` writes
+Replanner = Callable[[dict[str, list[str]], list[str]], dict[str, Any]]
+#: passes of planning with replacements renewed: a chain is as long as the longest dependency path
+#: from a replaced resource (the Equinix chain: circuit, connection, protocols); more is a loop
+MAX_PASSES = 8
+
+
+#: one key per process for the secrets' digests (bridgectl/offline.py, SECRET_DIGEST_ENV): both trees
+#: of one diff record a secret alike when it is the same, and nothing outside the diff can use it
+_DIGEST_KEY = secrets.token_hex(16)
+
 
 def _clean_env(tree: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_CLOUD_ENV_PREFIXES)}
+    env["BRIDGE_SECRET_DIGEST_KEY"] = _DIGEST_KEY
     env["PYTHONPATH"] = os.pathsep.join([str(tree), *filter(None, [os.environ.get("PYTHONPATH")])])
     return env
 
 
-def _start_snapshot(tree: Path, stacks: Sequence[str], out: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", SNAPSHOT_SCRIPT, str(tree), str(out), *stacks],
-                            cwd=tree, env=_clean_env(tree), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+#: planning processes at once (both trees share them); default: the machine's cores
+DEFAULT_WORKERS = max(1, min(os.cpu_count() or 1, 8))
+#: stacks one planning process plans before it exits and a fresh one takes over: each customer plan
+#: leaves about 0.3 MiB behind in the process (Pulumi's runtime state; bench/results.json), so this
+#: bounds a process's memory, while a fresh process costs its imports (about 2 s)
+DEFAULT_STACKS_PER_PROCESS = 100
+#: how long one planning process may take (seconds); past it the diff stops with a clear error
+DEFAULT_TIMEOUT = 1800.0
 
 
-def _finish_snapshot(proc: subprocess.Popen[bytes], out: Path, what: str) -> dict[str, Any]:
-    _, err = proc.communicate(timeout=1800)
-    if proc.returncode != 0 or not out.is_file():
-        tail = err.decode(errors="replace").strip().splitlines()[-5:]
-        raise DiffInputError(f"planning the {what} failed: {' / '.join(tail) or 'no output'}")
-    data: dict[str, Any] = json.loads(out.read_text())
-    return data
+class PlanTimeout(DiffInputError):
+    """A planning process ran past its time; the diff stops, nothing half-compared is reported."""
 
 
-def snapshot_trees(base_tree: Path, head_tree: Path, stacks: Sequence[str]) \
+@dataclass
+class PlanJob:
+    """Stacks of one tree planned by one process (of one bridge: its program then runs once)."""
+
+    tree: Path
+    stacks: list[str]
+    what: str                                   # "base revision" | "working tree"
+    replaced: dict[str, list[str]] | None = None
+
+
+@dataclass
+class Planner:
+    """How the plans run: ``workers`` processes at once, each planning at most ``per_process`` stacks
+    (then a fresh one), each given ``timeout`` seconds; ``progress`` hears (done, total, what)."""
+
+    workers: int = DEFAULT_WORKERS
+    per_process: int = DEFAULT_STACKS_PER_PROCESS
+    timeout: float = DEFAULT_TIMEOUT
+    progress: Callable[[int, int, str], None] | None = None
+    #: planning processes started (tests count them)
+    started: int = 0
+
+    def jobs(self, tree: Path, stacks: Sequence[str], what: str,
+             replaced: dict[str, list[str]] | None = None) -> list[PlanJob]:
+        """``stacks`` in jobs: the bridges together, then each bridge's customers in slices."""
+        bridges = [s for s in stacks if is_bridge(s)]
+        out = [PlanJob(tree, bridges, what, replaced)] if bridges else []
+        for _, members in sorted(customers_of(s for s in stacks if not is_bridge(s)).items()):
+            size = max(1, self.per_process)
+            out += [PlanJob(tree, members[i:i + size], what, replaced) for i in range(0, len(members), size)]
+        return out
+
+    def plan(self, jobs: Sequence[PlanJob]) -> list[dict[str, Any]]:
+        """Run ``jobs`` (at most ``workers`` at once); their snapshots, in order. On a timeout, a
+        failure or Ctrl-C every process still running is stopped before this returns or raises."""
+        results: list[dict[str, Any] | None] = [None] * len(jobs)
+        total, done = sum(len(j.stacks) for j in jobs), 0
+        queue = list(range(len(jobs)))
+        running: dict[int, tuple[int, subprocess.Popen[bytes], float]] = {}
+        with tempfile.TemporaryDirectory(prefix="bridgectl-diff-") as tmp, selectors.DefaultSelector() as sel:
+            work = Path(tmp)
+            try:
+                while queue or running:
+                    while queue and len(running) < max(1, self.workers):
+                        i = queue.pop(0)
+                        proc = self._start(jobs[i], work, i)
+                        assert proc.stdout is not None
+                        running[proc.stdout.fileno()] = (i, proc, time.monotonic())
+                        sel.register(proc.stdout, selectors.EVENT_READ, i)
+                    for key, _ in sel.select(timeout=0.5):
+                        i, proc, _started = running[key.fd]
+                        data = os.read(key.fd, 65536)
+                        if data:
+                            n = data.count(b"\n")
+                            if n and self.progress is not None:
+                                done += n
+                                self.progress(done, total, jobs[i].what)
+                            continue
+                        sel.unregister(key.fileobj)
+                        del running[key.fd]
+                        results[i] = self._finish(jobs[i], proc, work, i)
+                    now = time.monotonic()
+                    for i, _proc, started in running.values():
+                        if now - started > self.timeout:
+                            job = jobs[i]
+                            raise PlanTimeout(
+                                f"planning the {job.what} timed out after {self.timeout:.0f} s ({len(job.stacks)} "
+                                f"stack(s): {', '.join(job.stacks[:3])}{' ...' if len(job.stacks) > 3 else ''}); "
+                                "nothing was compared (fix: give it more time with --timeout SECONDS, or split "
+                                "the diff with --shard I/N)")
+            finally:
+                for _i, proc, _started in running.values():
+                    _stop(proc)
+        return [r if r is not None else {} for r in results]
+
+    def _start(self, job: PlanJob, work: Path, i: int) -> subprocess.Popen[bytes]:
+        extra: list[str] = []
+        if job.replaced:
+            spec = work / f"replaced-{i}.json"
+            spec.write_text(json.dumps(job.replaced))
+            extra = ["--replaced", str(spec)]
+        self.started += 1
+        with open(work / f"err-{i}.txt", "wb") as err:
+            return subprocess.Popen([sys.executable, "-c", SNAPSHOT_SCRIPT, str(job.tree), str(work / f"out-{i}.json"),
+                                     *extra, *job.stacks], cwd=job.tree, env=_clean_env(job.tree),
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+
+    @staticmethod
+    def _finish(job: PlanJob, proc: subprocess.Popen[bytes], work: Path, i: int) -> dict[str, Any]:
+        proc.wait()
+        out = work / f"out-{i}.json"
+        if proc.returncode == 130:
+            raise KeyboardInterrupt
+        if proc.returncode != 0 or not out.is_file():
+            tail = (work / f"err-{i}.txt").read_text(errors="replace").strip().splitlines()[-5:]
+            raise DiffInputError(f"planning the {job.what} failed: {' / '.join(tail) or 'no output'}")
+        data: dict[str, Any] = json.loads(out.read_text())
+        return data
+
+    def snapshot(self, jobs: Sequence[PlanJob]) -> dict[Path, dict[str, Any]]:
+        """The snapshots of ``jobs`` merged per tree."""
+        merged: dict[Path, dict[str, Any]] = {}
+        for job, result in zip(jobs, self.plan(jobs), strict=True):
+            merged.setdefault(job.tree, {}).update(result)
+        return merged
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """End a planning process (and reap it): politely, then for good."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def snapshot_trees(base_tree: Path, head_tree: Path, stacks: Sequence[str], planner: Planner | None = None) \
         -> tuple[dict[str, Any], dict[str, Any]]:
     """Offline plans (and address plans) of ``stacks`` in both trees, each by its own code, in parallel."""
-    with tempfile.TemporaryDirectory(prefix="bridgectl-diff-out-") as tmp:
-        base_out, head_out = Path(tmp) / "base.json", Path(tmp) / "head.json"
-        base_proc = _start_snapshot(base_tree, stacks, base_out)
-        head_proc = _start_snapshot(head_tree, stacks, head_out)
-        head = _finish_snapshot(head_proc, head_out, "working tree")
-        base = _finish_snapshot(base_proc, base_out, "base revision")
-    return base, head
+    planner = planner or Planner()
+    jobs = planner.jobs(base_tree, stacks, "base revision") + planner.jobs(head_tree, stacks, "working tree")
+    merged = planner.snapshot(jobs)
+    return merged.get(base_tree, {}), merged.get(head_tree, {})
+
+
+def subprocess_replanner(tree: Path, planner: Planner | None = None) -> Replanner:
+    """Plans the working tree again in planning processes, with replaced resources renewed."""
+    planner = planner or Planner()
+
+    def replan(replaced: dict[str, list[str]], stacks: list[str]) -> dict[str, Any]:
+        return planner.snapshot(planner.jobs(tree, stacks, "working tree", replaced)).get(tree, {})
+    return replan
+
+
+def local_snapshot(tree: Path, stacks: Sequence[str], replaced: dict[str, list[str]] | None = None) \
+        -> dict[str, Any]:
+    """The same snapshot in this process, with this process's code (tests, benchmarks)."""
+    namespace: dict[str, Any] = {"__name__": "bridgectl_snapshot"}
+    exec(compile(SNAPSHOT_SCRIPT, "<snapshot>", "exec"), namespace)
+    previous = os.environ.get("BRIDGE_SECRET_DIGEST_KEY")
+    os.environ["BRIDGE_SECRET_DIGEST_KEY"] = _DIGEST_KEY
+    try:
+        result: dict[str, Any] = json.loads(json.dumps(namespace["snapshot"](tree, list(stacks), replaced)))
+    finally:
+        if previous is None:
+            os.environ.pop("BRIDGE_SECRET_DIGEST_KEY", None)
+        else:
+            os.environ["BRIDGE_SECRET_DIGEST_KEY"] = previous
+    return result
+
+
+def local_replanner(tree: Path) -> Replanner:
+    return lambda replaced, stacks: local_snapshot(tree, stacks, replaced)
 
 
 def read_config(tree: Path, stack: str) -> dict[str, Any]:
@@ -318,19 +546,42 @@ def read_config(tree: Path, stack: str) -> dict[str, Any]:
 
 # --- resource diff -------------------------------------------------------------------------------
 
+#: the keys that identify an element of a list of objects, in order of preference: lists are
+#: compared element by element by identity (NSG rules by name, routes by destination), never by
+#: position, so a reordering is no change
+IDENTITY_KEYS = ("name", "destinationCidrBlock", "addressPrefix", "vpcId", "type", "fromPort", "priority")
+
+
+def _identity(items: list[Any]) -> str | None:
+    for key in IDENTITY_KEYS:
+        values = [item.get(key) for item in items]
+        if all(isinstance(v, str | int) and not isinstance(v, bool) for v in values) \
+                and len(set(values)) == len(values):
+            return key
+    return None
+
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """Leaf paths of a JSON value: ``a.b[0].c`` -> leaf. Empty containers are leaves."""
+    """Leaf paths of a JSON value: ``a.b.c`` -> leaf. A list of objects is keyed by the identity of its
+    elements (``securityRules[name=allow-https].access``); a list of plain values is one leaf, sorted
+    (its order means nothing to the clouds here: CIDR lists, subnet ids, record values). Empty
+    containers are leaves."""
     if isinstance(value, dict) and value:
         out: dict[str, Any] = {}
         for key in value:
             out.update(flatten(value[key], f"{prefix}.{key}" if prefix else str(key)))
         return out
     if isinstance(value, list) and value:
-        out = {}
-        for i, item in enumerate(value):
-            out.update(flatten(item, f"{prefix}[{i}]"))
-        return out
+        if all(isinstance(item, dict) for item in value):
+            key = _identity(value)
+            out = {}
+            for item in value:
+                tag = f"{key}={item[key]}" if key else json.dumps(item, sort_keys=True, default=str)
+                out.update(flatten(item, f"{prefix}[{tag}]") if key else {f"{prefix}[{tag}]": True})
+            return out
+        if not any(isinstance(item, dict | list) for item in value):
+            return {prefix: sorted(value, key=lambda v: (str(type(v)), str(v)))}
+        return {k: v for i, item in enumerate(value) for k, v in flatten(item, f"{prefix}[{i}]").items()}
     return {prefix: value}
 
 
@@ -341,11 +592,24 @@ def _rule_hit(resource: dict[str, Any], path: str, old: Any, new: Any) -> tuple[
         _, rule = hit
         if rule.applies(old, new):
             return rule.why, rule.source, rule.kind == "refused"
-    pattern = replace_on_changes_covers(list(resource.get("options", {}).get("replaceOnChanges", [])), path)
+    patterns = list(resource.get("options", {}).get("replaceOnChanges", []))
+    pattern = replace_on_changes_covers(patterns, path)
     if pattern is not None:
         return (f"the component declares replaceOnChanges [{pattern}]",
                 "the resource's replaceOnChanges option (components/)", False)
+    if _is_secret(old) or _is_secret(new):
+        # A secret block hides which of its fields changed: it replaces when any field under it would
+        # (the Azure connections' z-side holds the circuit's service key).
+        inner = [k for k in (*TABLE.get(resource["type"], {}), *patterns) if k.startswith(path + ".")]
+        if inner:
+            hit = rule_for(resource["type"], inner[0])
+            return (f"a secret part of {path} changed, and {inner[0]} cannot change in place",
+                    hit[1].source if hit else "the resource's replaceOnChanges option (components/)", False)
     return None
+
+
+def _is_secret(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("[secret")
 
 
 def _apply(change: PropertyChange, hit: tuple[str, str, bool] | None) -> None:
@@ -353,15 +617,42 @@ def _apply(change: PropertyChange, hit: tuple[str, str, bool] | None) -> None:
         change.replaces, change.source, change.refused = hit
 
 
-def compare_resource(old: dict[str, Any], new: dict[str, Any]) -> ResourceChange:
+def _ignored(resource: dict[str, Any], path: str) -> bool:
+    """A path under the resource's ``ignoreChanges``: the engine keeps the deployed value."""
+    return replace_on_changes_covers(list(resource.get("options", {}).get("ignoreChanges", [])), path) is not None
+
+
+def _upstream_replaced(resource: dict[str, Any], replaced_names: dict[str, str],
+                       upstream: dict[str, set[str]]) -> list[str]:
+    """The replaced resources this one depends on, less those that depend on another of them: the
+    origin of the new values (a VIF takes the replaced Equinix connection's hosted connection, not
+    its confirmation's)."""
+    found = [d for d in resource.get("dependsOn", []) if d in replaced_names]
+    return [d for d in found if not any(o in upstream.get(d, ()) for o in found if o != d)]
+
+
+def compare_resource(old: dict[str, Any], new: dict[str, Any], reference: dict[str, Any] | None = None,
+                     replaced_names: dict[str, str] | None = None,
+                     upstream: dict[str, set[str]] | None = None) -> ResourceChange:
+    """How ``old`` becomes ``new``. ``reference`` is the same resource planned without any
+    replacement: an input that differs from it takes a replaced resource's new outputs, named by
+    ``replaced_names`` (URN -> name) among its dependencies."""
     res = ResourceChange(new["urn"], new["type"], new["name"], "update", bool(old["protect"]), bool(new["protect"]),
-                         delete_before_replace=bool(new.get("options", {}).get("deleteBeforeReplace")))
+                         delete_before_replace=bool(new.get("options", {}).get("deleteBeforeReplace")),
+                         counted=_counted(new))
     before, after = flatten(old["inputs"]), flatten(new["inputs"])
+    unchanged = flatten(reference["inputs"]) if reference is not None else after
+    names = replaced_names or {}
+    via = ", ".join(sorted(names[d] for d in _upstream_replaced(new, names, upstream or {}))) or "a replaced resource"
     for path in sorted(set(before) | set(after)):
         a, b = before.get(path, None), after.get(path, None)
         if path in before and path in after and a == b:
             continue
+        if _ignored(new, path):
+            continue
         change = PropertyChange(path, a, b)
+        if reference is not None and unchanged.get(path, None) != b:
+            change.via = via
         _apply(change, _rule_hit(new, path, a, b))
         res.changes.append(change)
     if old.get("provider") != new.get("provider"):
@@ -381,99 +672,58 @@ def compare_resource(old: dict[str, Any], new: dict[str, Any]) -> ResourceChange
     return res
 
 
+def _counted(resource: dict[str, Any]) -> bool:
+    """Cloud resources count; providers, stack references, reads and components do not."""
+    internal = resource["type"].startswith(("pulumi:providers:", "pulumi:pulumi:"))
+    return bool(resource.get("custom", True)) and not internal and not resource.get("options", {}).get("read")
+
+
 def _provider_urn(ref: str | None) -> str | None:
     return ref.rsplit("::", 1)[0] if ref else None
 
 
-def _volatile(resource: dict[str, Any], stack: str, subscription: str) -> tuple[set[str], set[str]]:
-    """(values containing the resource's id or URN, exact computed output values) that change when it
-    is replaced: its dependents see them as unknown until the new resource exists."""
-    contains = {resource["urn"]}
-    exact: set[str] = set()
-    try:
-        from bridgectl.offline import MockContext, fake_resource
-
-        rid, state = fake_resource(MockContext(stack=stack, subscription=subscription), resource["type"],
-                                   resource["name"], dict(resource["inputs"]))
-    except Exception:
-        return contains, exact
-    if isinstance(rid, str) and len(rid) >= 8:
-        contains.add(rid)
-    for key, value in state.items():
-        if key not in resource["inputs"] and isinstance(value, str) and len(value) >= 3:
-            exact.add(value)
-    return contains, exact
-
-
-def cascade(new_plan: dict[str, Any], changes: dict[str, ResourceChange]) -> None:
-    """Propagate replacements: a dependent that consumes a replaced resource's id or computed outputs
-    sees them unknown, and is replaced too when that input forces it (as ``pulumi preview`` shows)."""
-    resources = {r["urn"]: r for r in new_plan["resources"]}
-    dependents: dict[str, list[str]] = defaultdict(list)
-    for r in new_plan["resources"]:
-        for dep in r.get("dependsOn", []):
-            dependents[dep].append(r["urn"])
-    subscription = next((str(r["inputs"].get("subscriptionId")) for r in new_plan["resources"]
-                         if r["type"] == "pulumi:providers:azure-native" and r["inputs"].get("subscriptionId")),
-                        "00000000-0000-0000-0000-000000000000")
-    queue = [urn for urn, c in changes.items() if c.action == "replace" and urn in resources]
-    done: set[str] = set()
-    while queue:
-        urn = queue.pop(0)
-        if urn in done:
-            continue
-        done.add(urn)
-        origin = resources[urn]
-        if origin["type"].startswith("pulumi:providers:"):
-            targets = [r for r in new_plan["resources"] if _provider_urn(r.get("provider")) == urn]
-            for target in targets:
-                tc = changes.get(target["urn"])
-                if tc is None or tc.action in ("create", "delete"):
-                    continue
-                tc.notes.append(f"its provider {origin['name']} is replaced, so it is recreated")
-                if tc.action != "replace":
-                    tc.action = "replace"
-                    queue.append(target["urn"])
-            continue
-        contains, exact = _volatile(origin, new_plan["stack"], subscription)
-        secret_outputs = bool(origin.get("options", {}).get("additionalSecretOutputs"))
-        for dep_urn in dependents.get(urn, []):
-            dep = resources[dep_urn]
-            dc = changes.get(dep_urn)
-            if dc is None or dc.action in ("create", "delete"):
+def _provider_cascade(new_plan: dict[str, Any], changes: dict[str, ResourceChange]) -> None:
+    """A replaced provider recreates every resource it manages (pulumi/pulumi-aws#4000)."""
+    queue = [urn for urn, c in changes.items() if c.action == "replace" and c.type.startswith("pulumi:providers:")]
+    for urn in queue:
+        name = changes[urn].name
+        for target in new_plan["resources"]:
+            if _provider_urn(target.get("provider")) != urn:
                 continue
-            for path, value in flatten(dep["inputs"]).items():
-                if not isinstance(value, str):
-                    continue
-                hit = (value in exact or any(v in value for v in contains)
-                       or (secret_outputs and value == SECRET))
-                if not hit or any(c.path == path for c in dc.changes):
-                    continue
-                change = PropertyChange(path, value, UNKNOWN, via=origin["name"])
-                _apply(change, _rule_hit(dep, path, value, UNKNOWN))
-                dc.changes.append(change)
-                if dc.action == "same":
-                    dc.action = "update"
-                if change.replaces and dc.action != "replace":
-                    dc.action = "replace"
-                    queue.append(dep_urn)
+            tc = changes.get(target["urn"])
+            if tc is None or tc.action in ("create", "delete", "replace"):
+                continue
+            tc.notes.append(f"its provider {name} is replaced, so it is recreated")
+            tc.action = "replace"
 
 
-def resource_diff(old_plan: dict[str, Any] | None, new_plan: dict[str, Any] | None) -> list[ResourceChange]:
+def resource_diff(old_plan: dict[str, Any] | None, new_plan: dict[str, Any] | None,
+                  reference: dict[str, Any] | None = None, replaced: Iterable[str] = ()) -> list[ResourceChange]:
+    """Resource changes from ``old_plan`` to ``new_plan``. ``new_plan`` may be planned with
+    ``replaced`` resources renewed (new ids and outputs, as once recreated); ``reference`` is the
+    same stack planned without, which tells which inputs change only because of a replacement."""
     old_by = {r["urn"]: r for r in (old_plan or {}).get("resources", [])}
     new_by = {r["urn"]: r for r in (new_plan or {}).get("resources", [])}
+    ref_by = {r["urn"]: r for r in (reference or {}).get("resources", [])} if reference else {}
+    replaced_names = {u: new_by[u]["name"] for u in replaced if u in new_by}
+    upstream = {u: set(new_by[u].get("dependsOn", [])) for u in replaced_names}
     changes: dict[str, ResourceChange] = {}
     for urn in sorted(set(old_by) | set(new_by)):
         old, new = old_by.get(urn), new_by.get(urn)
         if old is None and new is not None:
-            changes[urn] = ResourceChange(urn, new["type"], new["name"], "create", False, bool(new["protect"]))
+            changes[urn] = ResourceChange(urn, new["type"], new["name"], "create", False, bool(new["protect"]),
+                                          counted=_counted(new))
         elif new is None and old is not None:
-            changes[urn] = ResourceChange(urn, old["type"], old["name"], "delete", bool(old["protect"]), False)
+            changes[urn] = ResourceChange(urn, old["type"], old["name"], "delete", bool(old["protect"]), False,
+                                          counted=_counted(old))
         elif old is not None and new is not None:
-            changes[urn] = compare_resource(old, new)
+            changes[urn] = compare_resource(old, new, ref_by.get(urn) if reference else None, replaced_names,
+                                            upstream)
     if new_plan is not None:
-        cascade(new_plan, changes)
-    return [c for c in changes.values() if c.action != "same" and not _is_component_noop(c)]
+        _provider_cascade(new_plan, changes)
+    return [c for c in changes.values()
+            if c.action != "same" and not _is_component_noop(c) and not (c.action == "create" and not c.counted
+                                                                         and c.type.startswith("bridge:"))]
 
 
 def _is_component_noop(change: ResourceChange) -> bool:
@@ -482,31 +732,159 @@ def _is_component_noop(change: ResourceChange) -> bool:
     return change.action == "update" and not change.changes and all(n.startswith("option ") for n in change.notes)
 
 
+def replacement_order(plan: dict[str, Any] | None, changes: list[ResourceChange]) -> dict[str, list[str]]:
+    """The order of a stack's replacements, as the engine runs them: resources replaced with
+    ``deleteBeforeReplace``, and the replaced resources that depend on them, are deleted first
+    (dependents first); then every replacement is created (dependencies first); the other old
+    resources are deleted last (dependents first) (Pulumi docs, resource option deleteBeforeReplace;
+    pulumi/pulumi pkg/resource/deploy/step_generator.go, calculateDependentReplacements)."""
+    replaced = {c.urn: c for c in changes if c.action == "replace" and c.counted}
+    if not replaced or plan is None:
+        return {}
+    deps = {r["urn"]: set(r.get("dependsOn", [])) for r in plan["resources"]}
+
+    def reaches(urn: str) -> set[str]:
+        seen: set[str] = set()
+        stack = list(deps.get(urn, ()))
+        while stack:
+            d = stack.pop()
+            if d not in seen:
+                seen.add(d)
+                stack.extend(deps.get(d, ()))
+        return seen
+
+    upstream = {u: reaches(u) & set(replaced) for u in replaced}
+    ordered: list[str] = []
+    remaining = set(replaced)
+    while remaining:
+        ready = sorted((u for u in remaining if not (upstream[u] & remaining)), key=lambda u: replaced[u].name)
+        if not ready:  # a cycle cannot come from a real program; keep the rest by name
+            ready = sorted(remaining, key=lambda u: replaced[u].name)
+        ordered += ready
+        remaining -= set(ready)
+    first = {u for u in replaced if replaced[u].delete_before_replace}
+    first |= {u for u in replaced if upstream[u] & first}
+    names = {u: replaced[u].name for u in replaced}
+    return {"deleteFirst": [names[u] for u in reversed(ordered) if u in first],
+            "create": [names[u] for u in ordered],
+            "deleteAfter": [names[u] for u in reversed(ordered) if u not in first]}
+
+
 # --- risks ---------------------------------------------------------------------------------------
 
 
-def resource_risks(stack: str, changes: list[ResourceChange]) -> list[Risk]:
+def resource_risks(stack: str, changes: list[ResourceChange], touches: Sequence[str] = (),
+                   old_plan: dict[str, Any] | None = None, new_plan: dict[str, Any] | None = None) -> list[Risk]:
+    """The risks of a stack's resource changes (bridgectl/risks.py says what each kind means)."""
     risks = []
+    touched = list(touches) or [stack]
     for c in changes:
+        if not c.counted:
+            continue  # a replaced provider's resources are judged one by one
         subject = f"{c.name} ({c.type})"
-        if c.action == "replace" and c.protect_old:
-            reasons = [f"{ch.path} takes the replaced {ch.via}'s new id" if ch.via else f"{ch.path}: {ch.replaces}"
-                       for ch in c.changes if ch.replaces][:3] or c.notes[:1]
-            refused = any(ch.refused for ch in c.changes if ch.replaces)
-            risks.append(Risk(
-                "protected-replace", stack, subject,
-                f"protected resource {c.name} must be replaced ({'; '.join(reasons)})"
-                + (": the provider plans an in-place update the cloud refuses, so `pulumi up` fails until the "
-                   "resource is detached or replaced" if refused else
-                   ": Pulumi refuses to replace a protected resource until `protect` is lifted")
-                + "; its replacement is an outage"))
+        replacing = [ch for ch in c.changes if ch.replaces]
+        sources = sorted({ch.source for ch in replacing if ch.source})
+        if c.action == "replace":
+            reasons = [f"{ch.path} takes the new outputs of {ch.via}" if ch.via else f"{ch.path}: {ch.replaces}"
+                       for ch in replacing][:3] or c.notes[:1]
+            refused = any(ch.refused for ch in replacing)
+            if c.protect_old:
+                risks.append(Risk(
+                    "protected-replace", stack, subject,
+                    f"protected resource {c.name} must be replaced ({'; '.join(reasons)})"
+                    + (": the provider plans an in-place update the cloud refuses, so `pulumi up` fails until the "
+                       "resource is detached or replaced" if refused else
+                       ": Pulumi refuses to replace a protected resource until `protect` is lifted")
+                    + "; its replacement is an outage", "; ".join(sources) or None, touched))
+            else:
+                what = CUSTOMER_FACING.get(c.type)
+                risks.append(Risk(
+                    "replace", stack, subject,
+                    f"{c.name} is deleted and created again ({'; '.join(reasons)})"
+                    + (f": {what} is interrupted meanwhile" if what else ""), "; ".join(sources) or None, touched,
+                    ENDPOINT_ACTION.get(c.type) if c.type in ENDPOINT_ACTION else None))
         elif c.action == "delete" and c.protect_old:
             risks.append(Risk("protected-delete", stack, subject,
                               f"protected resource {c.name} is removed from the program"
-                              " (Pulumi refuses to delete it while protected; deleting it is an outage)"))
+                              " (Pulumi refuses to delete it while protected; deleting it is an outage)",
+                              None, touched))
+        elif c.action == "delete" and c.type in CUSTOMER_FACING:
+            risks.append(Risk("customer-facing-delete", stack, subject,
+                              f"{c.name} is deleted: {CUSTOMER_FACING[c.type]}", None, touched))
         elif c.action == "update" and c.protect_old and not c.protect_new:
             risks.append(Risk("unprotected", stack, subject,
-                              f"protection is lifted from {c.name}: nothing stops its deletion or replacement"))
+                              f"protection is lifted from {c.name}: nothing stops its deletion or replacement",
+                              None, touched))
+        if c.action == "update":
+            for ch in c.changes:
+                hit = disruptive(c.type, ch.path)
+                if hit is not None and hit[1].applies(ch.old, ch.new):
+                    risks.append(Risk("disruptive-update", stack, subject,
+                                      f"{c.name}: {ch.path} {_short(ch.old, 40)} -> "
+                                      f"{_short(ch.new, 40) if not ch.via else '(new)'} in place: {hit[1].why}",
+                                      hit[1].source, touched))
+                    break
+        if c.action in ("update", "replace") and c.type in ENDPOINT_TARGETS:
+            moved = [ch for ch in c.changes if endpoint_target(c.type, ch.path) and not ch.via]
+            if moved:
+                risks.append(Risk("endpoint-target-changed", stack, subject,
+                                  f"{c.name} now connects to another service ({moved[0].path}): the connection "
+                                  "is not usable until it is approved again", None, touched,
+                                  ENDPOINT_ACTION[c.type]))
+    risks += rename_risks(stack, changes, old_plan, new_plan, touched)
+    risks += redundancy_risks(stack, changes, touched)
+    return risks
+
+
+def rename_risks(stack: str, changes: list[ResourceChange], old_plan: dict[str, Any] | None,
+                 new_plan: dict[str, Any] | None, touched: list[str]) -> list[Risk]:
+    """An endpoint deleted and one with the same target created: most likely a rename that forgot
+    ``renamedFrom``, which would recreate the endpoint (and ask the customer to approve it again)."""
+    if not old_plan or not new_plan:
+        return []
+    old_by = {r["urn"]: r for r in old_plan["resources"]}
+    new_by = {r["urn"]: r for r in new_plan["resources"]}
+    gone = {target_of(old_by[c.urn]): c for c in changes
+            if c.action == "delete" and c.type in ENDPOINT_TARGETS and c.urn in old_by}
+    risks = []
+    for c in changes:
+        if c.action != "create" or c.type not in ENDPOINT_TARGETS or c.urn not in new_by:
+            continue
+        match = gone.get(target_of(new_by[c.urn]))
+        if match is not None:
+            risks.append(Risk("possible-rename", stack, f"{c.name} ({c.type})",
+                              f"{match.name} is deleted and {c.name} created with the same target: if the endpoint "
+                              "was renamed, keep its resources by setting `renamedFrom:` to its former name "
+                              "(docs/stack-config.md, \"Renaming an endpoint\"); otherwise the customer approves a "
+                              "new connection", None, touched, ENDPOINT_ACTION.get(c.type)))
+    return risks
+
+
+#: the types whose count is the bridge's redundancy
+REDUNDANT = {
+    "equinix:fabric/cloudRouter:CloudRouter": "Fabric Cloud Routers",
+    "equinix:fabric/connection:Connection": "Equinix connections",
+    "aws:directconnect/transitVirtualInterface:TransitVirtualInterface": "transit virtual interfaces",
+}
+
+
+def redundancy_risks(stack: str, changes: list[ResourceChange], touched: list[str]) -> list[Risk]:
+    risks = []
+    for kind, types, why in (("redundancy-lowered", REDUNDANT, "the bridge keeps fewer independent paths"),
+                             ("unwatched", WATCHERS, "the bridge stops watching part of itself (docs/"
+                              "runbook-network.md, \"Alarms\")")):
+        for typ, what in types.items():
+            removed = sum(1 for c in changes if c.type == typ and c.action == "delete")
+            added = sum(1 for c in changes if c.type == typ and c.action == "create")
+            if removed > added:
+                risks.append(Risk(kind, stack, what, f"{removed - added} fewer {what}: {why}", None, touched))
+    for c in changes:
+        if c.type == "equinix:fabric/connection:Connection" and c.action in ("update", "replace"):
+            for ch in c.changes:
+                if ch.path == "redundancy.priority" and ch.old is not None and ch.new != ch.old:
+                    risks.append(Risk("redundancy-lowered", stack, f"{c.name} ({c.type})",
+                                      f"{c.name} changes redundancy priority {ch.old} -> {ch.new}: the pair is not "
+                                      "diverse until both connections are in one group again", None, touched))
     return risks
 
 
@@ -605,7 +983,11 @@ def key_regeneration_risks(stack: str, changes: list[ResourceChange], new_plan: 
 
 
 def diff_stack(stack: str, base: dict[str, Any], head: dict[str, Any], old_config: dict[str, Any],
-               new_config: dict[str, Any]) -> StackDiff:
+               new_config: dict[str, Any], *, reference: dict[str, Any] | None = None,
+               replaced: Iterable[str] = (), customers: Sequence[str] = ()) -> StackDiff:
+    """One stack's diff. ``head`` may be planned with ``replaced`` resources renewed, ``reference``
+    being its plan without (see :func:`resource_diff`); ``customers`` are the customer stacks of a
+    bridge (what its risks touch)."""
     kind = "bridge" if is_bridge(stack) else "customer"
     old_plan, new_plan = base.get("plan"), head.get("plan")
     if head.get("absent"):
@@ -620,20 +1002,158 @@ def diff_stack(stack: str, base: dict[str, Any], head: dict[str, Any], old_confi
                              "the base revision's plan of this stack failed, so nothing can be compared: "
                              + " / ".join(base["errors"][:3])))
         old_plan = None
-    changes = resource_diff(old_plan, new_plan)
+    changes = resource_diff(old_plan, new_plan, (reference or {}).get("plan"), replaced)
     sd.resources = sorted(changes, key=lambda c: (_ACTION_ORDER[c.action], c.type, c.name))
     if status == "changed" and not sd.resources:
         sd.status = "unchanged"
-    sd.risks += resource_risks(stack, sd.resources)
+    touches = [stack, *customers] if kind == "bridge" else [stack]
+    sd.risks += resource_risks(stack, sd.resources, touches, old_plan, new_plan)
     sd.risks += key_regeneration_risks(stack, sd.resources, new_plan)
     sd.risks += bgp_risks(stack, base.get("bgp"), head.get("bgp"), old_config, new_config)
+    two_run_risks, two_run_notes = two_run_changes(stack, old_config, new_config) if status == "changed" else ([], [])
+    sd.risks += two_run_risks
+    sd.notes += two_run_notes
+    for risk in sd.risks:
+        risk.touches = risk.touches or touches
+    sd.order = replacement_order(new_plan, sd.resources)
+    if status == "added":
+        sd.inputs = reviewable_inputs(new_config)
     if status == "removed":
         sd.notes.append("the stack file is removed: CI does not destroy the stack; run `pulumi destroy` "
                         "deliberately (protected resources must be unprotected first)")
     return sd
 
 
+def _edges(config: dict[str, Any], key: str) -> set[str]:
+    aws = config.get("bridge:aws")
+    core = aws.get("coreNetwork") if isinstance(aws, dict) else None
+    values = core.get(key) if isinstance(core, dict) else None
+    return {str(e) for e in values} if isinstance(values, list) else set()
+
+
+def two_run_changes(stack: str, old_config: dict[str, Any], new_config: dict[str, Any]) \
+        -> tuple[list[Risk], list[str]]:
+    """Changes the clouds accept only in two deployments, in order: (risks, notes). An edge location
+    leaves the Cloud WAN policy only after no attachment uses it (AWS refuses a policy that would
+    orphan one: ORPHANED_ATTACHMENT, hashicorp/terraform-provider-aws#29707), so it goes through
+    ``retiringEdgeLocations`` (docs/runbook-network.md, "Removing a Cloud WAN edge location")."""
+    old_edges, new_edges = _edges(old_config, "edgeLocations"), _edges(new_config, "edgeLocations")
+    old_retiring = _edges(old_config, "retiringEdgeLocations")
+    new_retiring = _edges(new_config, "retiringEdgeLocations")
+    risks, notes = [], []
+    dropped = sorted(old_edges - new_edges - new_retiring)
+    if dropped:
+        risks.append(Risk(
+            "two-runs", stack, "Cloud WAN edge locations",
+            f"edge location(s) {', '.join(dropped)} leave the core network policy in the same deployment as the "
+            "Direct Connect gateway attachment that uses them: the policy is applied first and AWS refuses it "
+            "(ORPHANED_ATTACHMENT). Move them to coreNetwork.retiringEdgeLocations instead: the first deployment "
+            "moves the attachment off them, a second (after removing them there) takes them out of the policy",
+            "hashicorp/terraform-provider-aws#29707 (ORPHANED_ATTACHMENT when a policy removes an edge location "
+            "an attachment uses): https://github.com/hashicorp/terraform-provider-aws/issues/29707"))
+    moving = sorted((old_edges & new_retiring) - old_retiring)
+    if moving:
+        notes.append(f"run 1 of 2: the Direct Connect gateway attachment stops using {', '.join(moving)} while the "
+                     "core network policy keeps it; once deployed (and the attachment AVAILABLE), remove it from "
+                     "coreNetwork.retiringEdgeLocations to take it out of the policy")
+    finished = sorted(old_retiring - new_retiring - new_edges)
+    if finished:
+        notes.append(f"run 2 of 2: {', '.join(finished)} leaves the core network policy (no attachment uses it)")
+    return risks, notes
+
+
+def reviewable_inputs(config: dict[str, Any]) -> list[str]:
+    """What a reviewer checks in a new stack: its endpoints (platform, cloud, service, hostnames), or
+    its routers, metros and circuit."""
+    lines: list[str] = []
+    customer = config.get("bridge:customer")
+    if isinstance(customer, dict):
+        lines.append(f"customer {customer.get('id')} on bridge {customer.get('bridgeStack')}")
+        for ep in customer.get("endpoints") or []:
+            if not isinstance(ep, dict):
+                continue
+            target = ep.get("service") or ep.get("cluster") or ""
+            lines.append(f"endpoint {ep.get('name')}: {ep.get('platform')} on {ep.get('cloud')}, service {target}, "
+                         f"hostnames {', '.join(str(h) for h in ep.get('hostnames') or []) or '(none)'}")
+        return lines
+    exchange = config.get("bridge:exchange") or {}
+    azure = config.get("bridge:azure") or {}
+    if isinstance(exchange, dict):
+        routers = [f"{r.get('name')} in {r.get('metro')}" for r in exchange.get("routers") or [] if isinstance(r, dict)]
+        lines.append(f"routers: {', '.join(routers) or '(none)'}; bandwidth {exchange.get('bandwidthMbps')} Mbps")
+    if isinstance(azure, dict):
+        circuit = azure.get("circuit") or {}
+        lines.append(f"circuit at {circuit.get('peeringLocation')} ({circuit.get('tier')}), hub {azure.get('hubCidr')}")
+    return lines
+
+
 _ACTION_ORDER = {"replace": 0, "delete": 1, "update": 2, "create": 3, "same": 4}
+
+
+#: the note on a customer stack that was not planned because nothing it reads changed
+UNCHANGED_INPUTS = ("not planned: its stack file, what it reads of its bridge (the bridge's outputs and "
+                    "config) and the program are the same in both revisions (content hashes), so its plan is too")
+
+
+def compare(stacks: Sequence[str], base_snap: dict[str, Any], head_snap: dict[str, Any],
+            base_configs: dict[str, dict[str, Any]], head_configs: dict[str, dict[str, Any]],
+            replan: Replanner | None, customers: dict[str, list[str]] | None = None,
+            unchanged: Iterable[str] = ()) -> list[StackDiff]:
+    """Diff ``stacks`` and propagate replacements: plan the working tree again with every replaced
+    resource renewed (new ids and outputs, as the engine's recreated resource has), in its stack and
+    in the customers of a bridge; what consumes them then changes too, which may replace more, until
+    nothing new is replaced. ``unchanged`` customers were not planned, their inputs being equal in
+    both revisions: they are unchanged, unless a replacement in their bridge reaches them (then they
+    are planned here, once as they are, which is both revisions' plan, and once with it)."""
+    customers = customers or {}
+    base_snap, head_snap = dict(base_snap), dict(head_snap)
+    pending = set(unchanged)
+
+    def run(current: dict[str, Any], replaced: dict[str, list[str]]) -> dict[str, StackDiff]:
+        return {s: StackDiff(s, "customer", "unchanged", notes=[UNCHANGED_INPUTS]) if s in pending else
+                diff_stack(s, base_snap.get(s, {"absent": True}), current.get(s, {"absent": True}),
+                           base_configs.get(s, {}), head_configs.get(s, {}),
+                           reference=head_snap.get(s) if replaced else None, replaced=replaced.get(s, ()),
+                           customers=customers.get(s, ())) for s in stacks}
+
+    replaced: dict[str, list[str]] = {}
+    current = head_snap
+    diffs = run(current, replaced)
+    for _ in range(MAX_PASSES):
+        if replan is None:
+            break
+        merged = {s: sorted(set(replaced.get(s, [])) | {c.urn for c in d.resources if c.action == "replace"})
+                  for s, d in diffs.items()}
+        merged = {s: u for s, u in merged.items() if u}
+        if merged == replaced:
+            break
+        replaced = merged
+        plannable = [s for s in stacks if "plan" in head_snap.get(s, {}) or s in pending]
+        targets = [s for s in plannable if s in replaced or (not is_bridge(s) and s.split(".", 1)[0] in replaced)]
+        if not targets:
+            break
+        # The bridges first: a customer left unplanned is reached by its bridge's replacements only if
+        # they change what it reads of the bridge (its customerInputs, with the replacements renewed).
+        bridges = [s for s in targets if is_bridge(s)]
+        replanned = replan(replaced, bridges) if bridges else {}
+        inputs = {b: (head_snap.get(b, {}).get("customerInputs"), replanned.get(b, {}).get("customerInputs"))
+                  for b in bridges}
+        late = [s for s in targets if s in pending and not _same(*inputs.get(s.split(".", 1)[0], (None, None)))]
+        if late:
+            planned = replan({}, late)
+            for s in late:
+                base_snap[s] = head_snap[s] = planned.get(s, {"absent": True})
+            pending -= set(late)
+        customer_targets = [s for s in targets if not is_bridge(s) and s not in pending]
+        if customer_targets:
+            replanned.update(replan(replaced, customer_targets))
+        current = {**head_snap, **replanned}
+        diffs = run(current, replaced)
+    return [diffs[s] for s in stacks]
+
+
+def _same(old: str | None, new: str | None) -> bool:
+    return bool(old) and old == new
 
 
 @dataclass
@@ -677,31 +1197,164 @@ def select(project: Path, base: str | None, named: Sequence[str]) -> Selection:
     return Selection(rev, commit, root, prefix, changed, stacks, reasons, base_stacks, head_stacks)
 
 
-def run_diff(project: Path, base: str | None = None, named: Sequence[str] = ()) -> DiffReport:
-    """The offline diff of the working tree of ``project`` against ``base`` (see the module doc)."""
+def customers_of(stacks: Iterable[str]) -> dict[str, list[str]]:
+    """bridge -> its customer stacks (by name: a customer stack is BRIDGE.CUSTOMER)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for s in sorted(stacks):
+        if not is_bridge(s):
+            out[s.split(".", 1)[0]].append(s)
+    return dict(out)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Slice ``index`` (1-based) of ``count``: the stacks at positions index-1, index-1+count, ... of
+    the selection (bridges first, then customers, each by name)."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        m = re.fullmatch(r"(\d+)/(\d+)", text.strip())
+        if not m or not 1 <= int(m[1]) <= int(m[2]):
+            raise DiffInputError(f"--shard {text}: expected I/N with 1 <= I <= N, e.g. 2/8")
+        return cls(int(m[1]), int(m[2]))
+
+    def take(self, stacks: Sequence[str]) -> list[str]:
+        return [s for k, s in enumerate(stacks) if k % self.count == self.index - 1]
+
+
+def same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
+
+
+def run_diff(project: Path, base: str | None = None, named: Sequence[str] = (), *, shard: Shard | None = None,
+             planner: Planner | None = None) -> DiffReport:
+    """The offline diff of the working tree of ``project`` against ``base`` (see the module doc).
+
+    Only what can change is planned. Bridges are planned first, in both trees; a customer whose stack
+    file and program are byte for byte the same in both trees, and whose bridge gives it the same
+    inputs in both (:func:`bridgectl.offline.customer_inputs`, content hashes), is not planned (its
+    plan is the same). The rest are planned in processes of at most ``planner.per_process`` stacks.
+    With ``shard``, only that slice of the selection is compared (with the bridges its customers
+    need), for :func:`merge_reports`."""
+    from .offline import program_digest
+
+    planner = planner or Planner()
     sel = select(project, base, named)
+    mine = shard.take(sel.stacks) if shard else list(sel.stacks)
+    # A customer's diff needs its bridge's (its replacements reach the customer): compared here too,
+    # reported by the shard that holds the bridge.
+    needed = sorted({s.split(".", 1)[0] for s in mine if not is_bridge(s)} & set(sel.stacks) - set(mine))
+    compared = sorted(set(mine) | set(needed), key=lambda s: (not is_bridge(s), s))
     with tempfile.TemporaryDirectory(prefix="bridgectl-diff-base-") as tmp:
         base_tree = Path(tmp)
         extract(sel.root, sel.commit, base_tree)
         base_project = base_tree / sel.prefix
         # The project may not exist at the base revision: then every stack is new.
         base_project.mkdir(parents=True, exist_ok=True)
-        if sel.stacks:
-            base_snap, head_snap = snapshot_trees(base_project, project, sel.stacks)
-        else:
-            base_snap, head_snap = {}, {}
-        errors = [f"{s}: {line}" for s in sel.stacks for line in head_snap.get(s, {}).get("errors", [])]
+        same_program = program_digest(base_project) == program_digest(project)
+        customers = [s for s in compared if not is_bridge(s)]
+        candidates = [s for s in customers if same_program and s in sel.base_stacks and s in sel.head_stacks
+                      and same_file(base_project / f"Pulumi.{s}.yaml", project / f"Pulumi.{s}.yaml")]
+        # Bridges first: their plans say which customers need planning at all (their customerInputs).
+        # A bridge outside the comparison is planned for that alone.
+        first = sorted({s for s in compared if is_bridge(s)}
+                       | {s.split(".", 1)[0] for s in candidates if s.split(".", 1)[0] in sel.base_stacks
+                          and s.split(".", 1)[0] in sel.head_stacks})
+        if not candidates:  # every customer is planned: bridges and customers at once
+            first = sorted(set(first) | set(customers), key=lambda s: (not is_bridge(s), s))
+        base_snap, head_snap = snapshot_trees(base_project, project, first, planner) if first else ({}, {})
+        unchanged = []
+        for s in candidates:
+            b = s.split(".", 1)[0]
+            mark = head_snap.get(b, {}).get("customerInputs")
+            if mark and mark == base_snap.get(b, {}).get("customerInputs"):
+                unchanged.append(s)
+        rest = [s for s in customers if s not in unchanged and s not in head_snap]
+        if rest:
+            more_base, more_head = snapshot_trees(base_project, project, rest, planner)
+            base_snap.update(more_base)
+            head_snap.update(more_head)
+        errors = [f"{s}: {line}" for s in compared for line in head_snap.get(s, {}).get("errors", [])]
         if errors:
             raise DiffInputError("the working tree's plan failed (run `bridgectl validate`):\n" + "\n".join(errors))
-        stacks = [diff_stack(s, base_snap.get(s, {"absent": True}), head_snap.get(s, {"absent": True}),
-                             read_config(base_project, s), read_config(project, s)) for s in sel.stacks]
-    report = DiffReport(sel.base, sel.commit, stacks, [], {
-        "bridges": [s for s in sel.stacks if is_bridge(s) and s in sel.head_stacks],
-        "customers": [s for s in sel.stacks if not is_bridge(s) and s in sel.head_stacks],
-        "removed": [s for s in sel.stacks if s not in sel.head_stacks],
-    })
-    report.risks += mixed_risks(stacks, sel.changed)
+        diffs = compare(compared, base_snap, head_snap, {s: read_config(base_project, s) for s in compared},
+                        {s: read_config(project, s) for s in compared}, subprocess_replanner(project, planner),
+                        customers_of(set(sel.head_stacks) | set(sel.base_stacks)), unchanged)
+    stacks = [sd for sd in diffs if sd.stack in mine]
+    report = DiffReport(sel.base, sel.commit, stacks, [], selection_of(sel))
+    report.changed = list(sel.changed)
+    if shard is None:
+        report.risks += mixed_risks(stacks, sel.changed)
+    else:
+        report.shard = {"index": shard.index, "count": shard.count, "stacks": mine}
     return report
+
+
+def selection_of(sel: Selection) -> dict[str, list[str]]:
+    return {"bridges": [s for s in sel.stacks if is_bridge(s) and s in sel.head_stacks],
+            "customers": [s for s in sel.stacks if not is_bridge(s) and s in sel.head_stacks],
+            "removed": [s for s in sel.stacks if s not in sel.head_stacks]}
+
+
+# --- shards --------------------------------------------------------------------------------------
+
+
+def _stack_from(data: dict[str, Any]) -> StackDiff:
+    resources = [ResourceChange(**{**r, "changes": [PropertyChange(**c) for c in r.get("changes", [])]})
+                 for r in data.get("resources", [])]
+    risks = [Risk(**r) for r in data.get("risks", [])]
+    keep = {f for f in StackDiff.__dataclass_fields__} - {"resources", "risks"}
+    return StackDiff(**{k: v for k, v in data.items() if k in keep}, resources=resources, risks=risks)
+
+
+def merge_reports(parts: Sequence[dict[str, Any]], names: Sequence[str] = ()) -> DiffReport:
+    """One report from the partial reports of every shard of one diff (``bridgectl diff --shard I/N
+    --format json``): the same stacks, risks and verdict as the diff run whole. Refuses parts of other
+    diffs, a shard given twice, a missing shard or a report that is not a shard's."""
+    names = list(names) or [f"report {i + 1}" for i in range(len(parts))]
+    if not parts:
+        raise DiffInputError("--merge: name the shards' JSON reports")
+    for name, part in zip(names, parts, strict=True):
+        if not isinstance(part, dict) or not isinstance(part.get("shard"), dict):
+            raise DiffInputError(f"--merge {name}: not a shard's report (write one with --shard I/N --format json)")
+    first = parts[0]
+    count = first["shard"]["count"]
+    seen: dict[int, str] = {}
+    for name, part in zip(names, parts, strict=True):
+        for key in ("commit", "selection"):
+            if part.get(key) != first.get(key):
+                raise DiffInputError(f"--merge {name}: its {key} differs from {names[0]}'s: the reports come from "
+                                     "different diffs")
+        if part["shard"]["count"] != count:
+            raise DiffInputError(f"--merge {name}: shard of {part['shard']['count']}, {names[0]} of {count}")
+        index = part["shard"]["index"]
+        if index in seen:
+            raise DiffInputError(f"--merge {name}: shard {index}/{count} again (also {seen[index]})")
+        seen[index] = name
+    missing = sorted(set(range(1, count + 1)) - set(seen))
+    if missing:
+        raise DiffInputError(f"--merge: shard(s) {', '.join(f'{i}/{count}' for i in missing)} missing; every shard's "
+                             "report is needed for one verdict")
+    stacks = [_stack_from(sd) for part in parts for sd in part.get("stacks", [])]
+    order = {s: k for k, s in enumerate(first["selection"].get("bridges", []) + first["selection"].get("customers", [])
+                                        + first["selection"].get("removed", []))}
+    stacks.sort(key=lambda sd: (order.get(sd.stack, len(order)), sd.stack))
+    report = DiffReport(first.get("base", ""), first.get("commit", ""), stacks, [], first["selection"])
+    report.changed = list(first.get("changed", []))
+    report.risks += mixed_risks(stacks, report.changed)
+    return report
+
+
+def verdict(report: DiffReport, ignore: frozenset[str] = frozenset()) -> int:
+    """The gate's exit code: 1 when a risk is found, else 0. ``ignore`` names risk kinds a gate would
+    not check (the tests show each risky change fails a gate that ignores its rules)."""
+    return 1 if any(r.kind not in ignore for r in report.all_risks) else 0
 
 
 def mixed_risks(stacks: list[StackDiff], changed: list[str]) -> list[Risk]:
@@ -733,57 +1386,105 @@ def list_selection(project: Path, base: str | None, named: Sequence[str]) -> dic
 _SYMBOL = {"create": "+", "delete": "-", "update": "~", "replace": "+-"}
 
 
+_DIGEST = re.compile(r"\[secret:[0-9a-f]+\]")
+
+
 def _short(value: Any, limit: int = 80) -> str:
     if value is None:
         return "(none)"
+    if isinstance(value, str) and _DIGEST.fullmatch(value):
+        return "[secret]"
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _change_line(ch: PropertyChange) -> str:
-    new = f"(known after {ch.via} is replaced)" if ch.via else _short(ch.new)
-    text = f"{ch.path}: {_short(ch.old)} -> {new}"
+    old = _short(ch.old)
+    if ch.via:
+        new = f"(new: {ch.via} {'are' if ',' in ch.via else 'is'} replaced)"
+    else:
+        new = _short(ch.new)
+        if new == old:
+            new += " (changed)"
+    text = f"{ch.path}: {old} -> {new}"
     if ch.replaces:
         text += f"  [forces replacement: {ch.replaces}]"
     return text
 
 
+def _counts(count: Callable[[str], int], risks: int) -> str:
+    """"N to add, M to change, K to replace, D to delete; R risks" (cloud resources only)."""
+    return (f"{count('create')} to add, {count('update')} to change, {count('replace')} to replace, "
+            f"{count('delete')} to delete; {risks} risk{'s' if risks != 1 else ''}")
+
+
 def _summary(sd: StackDiff) -> str:
-    parts = [f"{sd.count(a)} {label}" for a, label in (("create", "to create"), ("update", "to update"),
-                                                        ("replace", "to replace"), ("delete", "to delete"))
-             if sd.count(a)]
-    return ", ".join(parts) or "no changes"
+    return _counts(sd.count, len(sd.risks))
 
 
-def render_text(report: DiffReport, *, max_changes: int = 12) -> str:
+def _overall(report: DiffReport) -> str:
+    return f"Overall: {_counts(report.count, len(report.all_risks))} in {len(report.stacks)} stack(s)."
+
+
+def _order_lines(sd: StackDiff) -> list[str]:
+    out = []
+    for key, label in (("deleteFirst", "deleted first (before their replacements exist)"),
+                       ("create", "then created"), ("deleteAfter", "old ones deleted last")):
+        if sd.order.get(key):
+            out.append(f"{label}: {' -> '.join(sd.order[key])}")
+    return out
+
+
+def _risk_text(risk: Risk) -> str:
+    text = f"[{risk.kind}] {risk.message}"
+    if risk.action:
+        text += f" | needs: {risk.action}"
+    touches = [t for t in risk.touches if t != risk.stack]
+    if touches:
+        text += f" | touches: {_names(touches)}"
+    if risk.source:
+        text += f" | source: {risk.source}"
+    return text
+
+
+def _names(stacks: Sequence[str], limit: int = 8) -> str:
+    shown = ", ".join(stacks[:limit])
+    return shown + (f" (and {len(stacks) - limit} more customers: --format json lists them)"
+                    if len(stacks) > limit else "")
+
+
+def render_text(report: DiffReport) -> str:
     out = [f"Offline diff against {report.base} ({report.base_commit[:12]}): "
            f"{len(report.stacks)} stack(s) compared (no cloud contacted; `pulumi preview` is authoritative)"]
     if not report.stacks:
         out.append("No stack is affected by the changed files.")
     for risk in report.risks:
-        out.append(f"RISK [{risk.kind}] {risk.message}")
+        out.append(f"RISK {_risk_text(risk)}")
     for sd in report.stacks:
         out.append("")
-        out.append(f"== {sd.stack} ({sd.kind}, {sd.status}): {_summary(sd)}"
-                   + (f"  [{len(sd.risks)} risk(s)]" if sd.risks else ""))
+        out.append(f"== {sd.stack} ({sd.kind}, {sd.status}): {_summary(sd)}")
+        for line in sd.inputs:
+            out.append(f"  input: {line}")
         for risk in sd.risks:
-            out.append(f"  RISK [{risk.kind}] {risk.message}")
+            out.append(f"  RISK {_risk_text(risk)}")
         for note in sd.notes:
             out.append(f"  note: {note}")
+        for line in _order_lines(sd):
+            out.append(f"  order: {line}")
         for rc in sd.resources:
             flag = "  [protected]" if rc.protect_old or rc.protect_new else ""
-            out.append(f"  {_SYMBOL[rc.action]:>2} {rc.type}  {rc.name}{flag}")
+            out.append(f"  {_SYMBOL[rc.action]:>2} {rc.type}  {rc.name}{flag}"
+                       + ("" if rc.counted else "  (not a cloud resource)"))
             if rc.action in ("update", "replace"):
-                for ch in rc.changes[:max_changes]:
+                for ch in rc.changes:
                     out.append(f"       {_change_line(ch)}")
-                if len(rc.changes) > max_changes:
-                    out.append(f"       ... and {len(rc.changes) - max_changes} more")
                 for note in rc.notes:
                     out.append(f"       note: {note}")
                 if rc.action == "replace" and rc.delete_before_replace:
                     out.append("       note: deleted before its replacement is created (outage window)")
     total = len(report.all_risks)
     out.append("")
+    out.append(_overall(report))
     out.append(f"{total} risk(s) found." if total else "No risks found.")
     return "\n".join(out)
 
@@ -792,7 +1493,50 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(report: DiffReport, *, max_changes: int = 8) -> str:
+def _md_risk(risk: Risk, *, with_stack: bool) -> str:
+    where = f"`{risk.stack}` " if with_stack and risk.stack else ""
+    line = f"- :warning: **{risk.kind}** {where}{_md_escape(risk.message)}"
+    if risk.action:
+        line += f"<br>**needs:** {_md_escape(risk.action)}"
+    touches = [t for t in risk.touches if t != risk.stack]
+    if touches:
+        line += f"<br>**touches:** {_md_escape(_names(touches, 20))}"
+    if risk.source:
+        line += f"<br><sub>source: {_md_escape(risk.source)}</sub>"
+    return line
+
+
+def _md_stack(sd: StackDiff, max_changes: int, *, compact: bool = False) -> list[str]:
+    body = ["", f"<details{' open' if sd.risks else ''}><summary><b>{sd.stack}</b> ({sd.kind}, {sd.status}): "
+                f"{_summary(sd)}</summary>", ""]
+    for line in sd.inputs:
+        body.append(f"- {_md_escape(line)}")
+    if sd.inputs:
+        body.append("")
+    for note in sd.notes:
+        body += [f"_note: {_md_escape(note)}_", ""]
+    for line in _order_lines(sd):
+        body += [f"**Order:** {_md_escape(line)}", ""]
+    if sd.resources:
+        body += ["| | type | name | changes |", "|---|---|---|---|"]
+    for rc in sd.resources:
+        details: list[str] = []
+        if rc.action in ("update", "replace") and not compact:
+            lines = [f"`{_md_escape(_change_line(ch))}`" for ch in rc.changes]
+            lines += [_md_escape(n) for n in rc.notes]
+            if len(lines) > max_changes:
+                # Collapsed, never cut: a reviewer opens it.
+                details = [f"<details><summary>{len(rc.changes)} changes</summary>{'<br>'.join(lines)}</details>"]
+            else:
+                details = lines
+        flag = " :lock:" if rc.protect_old or rc.protect_new else ""
+        extra = "" if rc.counted else " _(not a cloud resource)_"
+        body.append(f"| `{_SYMBOL[rc.action]}` | `{rc.type}` | `{rc.name}`{flag}{extra} | {'<br>'.join(details)} |")
+    body += ["", "</details>"]
+    return body
+
+
+def render_markdown(report: DiffReport, *, max_changes: int = 6) -> str:
     risks = report.all_risks
     head = [COMMENT_MARKER, "### Offline plan diff",
             f"Compared with `{report.base}` (`{report.base_commit[:12]}`) by `bridgectl diff`: offline plans, "
@@ -800,56 +1544,64 @@ def render_markdown(report: DiffReport, *, max_changes: int = 8) -> str:
     if risks:
         head.append(f"**:warning: {len(risks)} risk(s) found**")
         head.append("")
-        for risk in risks:
-            where = f"`{risk.stack}` " if risk.stack else ""
-            head.append(f"- :warning: **{risk.kind}** {where}{_md_escape(risk.message)}")
+        head += [_md_risk(r, with_stack=True) for r in risks]
     else:
         head.append("**:white_check_mark: No risks found.**")
     head.append("")
+    head.append(_overall(report))
+    head.append("")
     if report.stacks:
-        head += ["| stack | kind | status | create | update | replace | delete | risks |",
+        head += ["| stack | kind | status | add | change | replace | delete | risks |",
                  "|---|---|---|---:|---:|---:|---:|---:|"]
         for sd in report.stacks:
             head.append(f"| `{sd.stack}` | {sd.kind} | {sd.status} | {sd.count('create')} | {sd.count('update')} | "
                         f"{sd.count('replace')} | {sd.count('delete')} | {len(sd.risks)} |")
     else:
         head.append("No stack is affected by the changed files.")
-    body: list[str] = []
-    for sd in report.stacks:
-        if not sd.resources and not sd.notes:
-            continue
-        body += ["", f"<details{' open' if sd.risks else ''}><summary><b>{sd.stack}</b> ({sd.kind}): "
-                     f"{_summary(sd)}</summary>", ""]
-        for note in sd.notes:
-            body.append(f"_note: {_md_escape(note)}_")
-            body.append("")
-        body += ["| | type | name | changes |", "|---|---|---|---|"]
-        for rc in sd.resources:
-            details = []
-            if rc.action in ("update", "replace"):
-                details = [f"`{_md_escape(_change_line(ch))}`" for ch in rc.changes[:max_changes]]
-                if len(rc.changes) > max_changes:
-                    details.append(f"... {len(rc.changes) - max_changes} more")
-                details += [_md_escape(n) for n in rc.notes]
-            flag = " :lock:" if rc.protect_old or rc.protect_new else ""
-            body.append(f"| `{_SYMBOL[rc.action]}` | `{rc.type}` | `{rc.name}`{flag} | {'<br>'.join(details)} |")
-        body += ["", "</details>"]
     text = "\n".join(head)
-    rest = "\n" + "\n".join(body) if body else ""
-    if len(text) + len(rest) > MARKDOWN_LIMIT:
-        rest = rest[: max(0, MARKDOWN_LIMIT - len(text))] + \
-            "\n\n_(truncated; run `bridgectl diff` locally or see the job log for the full diff)_"
-    return text + rest + "\n"
+    sections = [(sd, "\n".join(_md_stack(sd, max_changes))) for sd in report.stacks
+                if sd.resources or sd.notes or sd.inputs]
+    # GitHub refuses a comment over 65,536 characters. Nothing is ever cut: the stacks with risks come
+    # first and whole; a stack that no longer fits is named with its counts, its details being in the
+    # job log and the JSON report.
+    sections.sort(key=lambda item: (not item[0].risks, item[0].stack))
+    parts: list[str] = []
+    left_out: list[StackDiff] = []
+    size = len(text)
+    for sd, section in sections:
+        if size + len(section) + 1 > MARKDOWN_LIMIT:
+            # Then the resources without their changes (those are in the log and the JSON report).
+            section = "\n".join(_md_stack(sd, max_changes, compact=True))
+        if size + len(section) + 1 > MARKDOWN_LIMIT - 2000:
+            left_out.append(sd)
+            continue
+        parts.append(section)
+        size += len(section) + 1
+    if left_out:
+        parts.append("\n_Details of these stacks do not fit in one comment; every change is in the job log "
+                     "(`bridgectl diff`) and the JSON report: "
+                     + ", ".join(f"`{sd.stack}` ({_summary(sd)})" for sd in left_out) + "_")
+    return text + ("\n" + "\n".join(parts) if parts else "") + "\n"
 
 
 def to_json(report: DiffReport) -> str:
+    risks = report.all_risks
+    data: dict[str, Any]
     data = {"base": report.base, "commit": report.base_commit, "selection": report.selection,
-            "risks": [asdict(r) for r in report.all_risks],
-            "stacks": [asdict(s) for s in report.stacks]}
-    return json.dumps(data, indent=2, default=str) + "\n"
+            "verdict": "risks" if risks else "clean", "exitCode": 1 if risks else 0,
+            "summary": {"add": report.count("create"), "change": report.count("update"),
+                        "replace": report.count("replace"), "delete": report.count("delete"),
+                        "risks": len(risks)},
+            "risks": [asdict(r) for r in risks],
+            "stacks": [{**asdict(s), "summary": {"add": s.count("create"), "change": s.count("update"),
+                                                 "replace": s.count("replace"), "delete": s.count("delete"),
+                                                 "risks": len(s.risks)}} for s in report.stacks]}
+    if report.shard is not None:
+        # A partial report: its own verdict is the shard's; `--merge` gives the diff's.
+        data["shard"] = report.shard
+        data["changed"] = report.changed
+    return _DIGEST.sub("[secret]", json.dumps(data, indent=2, default=str)) + "\n"
 
 
 def replacement_table_rows() -> list[tuple[str, str, Rule]]:
-    from .replacements import TABLE
-
     return [(t, p, r) for t, props in TABLE.items() for p, r in props.items()]

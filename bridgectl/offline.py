@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import hashlib
+import hmac
 import ipaddress
 import json
 import logging
+import os
 import runpy
 import sys
 import uuid
@@ -42,6 +45,10 @@ STEADY_STATE_NOTE = ("Steady state: the ExpressRoute circuit is shown Provisione
                      "the gateway connection and the FCR's Azure BGP sessions appear. A first `pulumi up` "
                      "stops before them until Equinix provisions the circuit.")
 PROGRAM = "__main__.py"
+#: Set by ``bridgectl diff`` to a random key for one diff: secrets are then recorded as
+#: ``[secret:DIGEST]``, a keyed digest that tells whether a secret changed between two plans of that
+#: diff (a new ExpressRoute service key after the circuit is replaced) and means nothing after it.
+SECRET_DIGEST_ENV = "BRIDGE_SECRET_DIGEST_KEY"
 
 
 @dataclass
@@ -92,6 +99,8 @@ class MockContext:
     account: str = "111122223333"
     region: str = "us-east-1"
     fcr_asn: int = 0
+    #: the FCR ASN of each metro of a bridge in two metros (the plan's; fcr_asn for any other)
+    metro_asns: dict[str, int] = field(default_factory=dict)
     circuit_state: str = "Provisioned"
     stack_references: dict[str, dict[str, Any]] = field(default_factory=dict)
     nic_addresses: dict[str, str] = field(default_factory=dict)
@@ -101,6 +110,9 @@ class MockContext:
     vpc_attributes: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: what the Equinix service profile lookup answers, by profile name (tests): a list of profiles
     service_profiles: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: resources (type, name) this run shows as replaced: they report new ids and new computed outputs,
+    #: as a recreated resource does, so everything that consumes them changes too (``bridgectl diff``)
+    replaced: frozenset[tuple[str, str]] = frozenset()
 
 
 def offline_mocks(ctx: MockContext) -> Any:
@@ -117,7 +129,55 @@ def offline_mocks(ctx: MockContext) -> Any:
 
 
 def fake_resource(ctx: MockContext, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The id and output state a cloud would return: the inputs plus deterministic computed values."""
+    """The id and output state a cloud would return: the inputs plus deterministic computed values.
+    A resource in ``ctx.replaced`` is the one its replacement creates: a new id and new values for
+    every output its inputs do not set (ids, ARNs, keys, addresses, the VLAN and hosted connection
+    Equinix assigns); Azure names and ids too, which a preview shows unknown until the new resource
+    exists (pulumi/pulumi docs, "Resource replacement": outputs of a replaced resource are unknown
+    during preview)."""
+    rid, state = _fresh_resource(ctx, typ, name, inputs)
+    if (typ, name) in ctx.replaced and not typ.startswith(("pulumi:providers:", "pulumi:pulumi:")):
+        rid = _renewed(rid)
+        state = _renew_outputs(state, inputs, azure=typ.startswith("azure-native:"))
+    return rid, state
+
+
+def _renewed(value: Any) -> Any:
+    """What a recreated resource reports instead of ``value``: same shape, other value."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return 100 + (value - 100 + 1) % 3900 if 100 <= value < 4000 else value + 1
+    if isinstance(value, str):
+        try:
+            uuid.UUID(value)
+            return _uuid("renewed", value)
+        except ValueError:
+            return f"{value}-renewed" if value else value
+    return value
+
+
+def _renew_outputs(state: Any, inputs: Any, *, azure: bool, top: bool = True) -> Any:
+    """Renew every leaf of ``state`` that ``inputs`` do not set to the same value."""
+    if isinstance(state, dict):
+        given = inputs if isinstance(inputs, dict) else {}
+        out = {}
+        for key, value in state.items():
+            if top and azure and key == "name":
+                out[key] = _renewed(value)
+            elif key in given and given[key] == value:
+                out[key] = value
+            else:
+                out[key] = _renew_outputs(value, given.get(key), azure=azure, top=False)
+        return out
+    if isinstance(state, list):
+        given_list = inputs if isinstance(inputs, list) else []
+        return [_renew_outputs(v, given_list[i] if i < len(given_list) else None, azure=azure, top=False)
+                for i, v in enumerate(state)]
+    return state if state == inputs else _renewed(state)
+
+
+def _fresh_resource(ctx: MockContext, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     state = dict(inputs)
     key = _digest(ctx.stack, typ, name)
     if typ.startswith("pulumi:providers:"):
@@ -202,6 +262,8 @@ def fake_resource(ctx: MockContext, typ: str, name: str, inputs: dict[str, Any])
         state["dnsEntries"] = [{"dnsName": f"{rid}-{key[:8]}.{str(inputs.get('serviceName', '')).rsplit('.', 1)[-1]}"
                                            f".{ctx.region}.vpce.amazonaws.com", "hostedZoneId": "Z7HUB22UULQXV"}]
         state["state"] = "pendingAcceptance"
+    elif typ == "aws:sns/topic:Topic":
+        state["arn"] = f"arn:aws:sns:{ctx.region}:{ctx.account}:{inputs.get('name') or name}"
     elif typ == "aws:redshift/endpointAccess:EndpointAccess":
         state["address"] = f"{inputs.get('endpointName')}.{key[:12]}.{ctx.region}.redshift.amazonaws.com"
         state["port"] = 5439
@@ -227,7 +289,8 @@ def fake_call(ctx: MockContext, token: str, args: dict[str, Any]) -> dict[str, A
         # The metros and bandwidths are not known offline: the stand-in lists none, so nothing is refused.
         return {"data": [{"uuid": _uuid("profile", name), "name": name}]}
     if token == "equinix:fabric/getMetro:getMetro":
-        return {"metroCode": args.get("metroCode"), "equinixAsn": ctx.fcr_asn}
+        return {"metroCode": args.get("metroCode"),
+                "equinixAsn": ctx.metro_asns.get(str(args.get("metroCode")), ctx.fcr_asn)}
     if token == "azure-native:network:getNetworkInterface":
         nic = str(args.get("networkInterfaceName"))
         return {"name": nic, "ipConfigurations": [{"privateIPAddress": ctx.nic_addresses.get(nic, "")}]}
@@ -284,6 +347,10 @@ def plain(value: Any) -> Any:
     from pulumi.runtime import rpc
 
     if rpc.is_rpc_secret(value):
+        key = os.environ.get(SECRET_DIGEST_ENV)
+        if key:
+            inner = json.dumps(plain(value.get("value")), sort_keys=True, default=str)
+            return f"[secret:{hmac.new(key.encode(), inner.encode(), hashlib.sha256).hexdigest()[:12]}]"
         return SECRET
     if isinstance(value, str) and value == rpc.UNKNOWN:
         return UNKNOWN
@@ -423,8 +490,6 @@ def run_program(project: Path, stack: str, config: dict[str, Any], ctx: MockCont
                 cwd = Path.cwd()
                 sys.path.insert(0, str(project))
                 try:
-                    import os
-
                     os.chdir(project)
                     runpy.run_path(str(project / PROGRAM), run_name="__main__")
                 finally:
@@ -465,16 +530,157 @@ def _nic_addresses(plan: CustomerPlan, bridge: BridgePlan) -> dict[str, str]:
     """Stable stand-in private addresses for a customer's Azure endpoints: in order, from .4 of the
     endpoint subnet (Azure keeps the first four addresses)."""
     subnet: ipaddress.IPv4Network = bridge.hub.endpoint_subnet
-    azure = sorted(ep.name for ep in plan.endpoints if ep.cloud == "azure")
+    # By the name the cloud resources carry (a renamed endpoint keeps its address).
+    azure = sorted(ep.identity or ep.name for ep in plan.endpoints if ep.cloud == "azure")
     # Browser-authentication endpoints (Azure Databricks) after them, so the others keep their addresses.
-    azure += sorted(f"{ep.name}-auth" for ep in plan.endpoints if ep.cloud == "azure" and ep.browser_auth_region)
+    azure += sorted(f"{ep.identity or ep.name}-auth" for ep in plan.endpoints
+                    if ep.cloud == "azure" and ep.browser_auth_region)
     return {f"nic-pe-{plan.customer}-{name}": str(subnet.network_address + 4 + i) for i, name in enumerate(azure)}
 
 
 def _context(loaded: Loaded, bridge: BridgeSpec) -> MockContext:
     plan = plan_bridge(bridge)
     return MockContext(stack=loaded.spec.stack, subscription=bridge.azure_subscription_id,
-                       account=bridge.aws.account_id, region=bridge.aws_region, fcr_asn=plan.fcr_asn)
+                       account=bridge.aws.account_id, region=bridge.aws_region, fcr_asn=plan.fcr_asn,
+                       metro_asns=dict(plan.metro_asns))
+
+
+def _customer_context(loaded: Loaded, bridge: BridgeSpec) -> MockContext:
+    # No FCR ASN: only the cloud router's mock and the metro lookup answer with it, and a customer
+    # stack registers neither (it makes no Equinix call), so a customer plan does not depend on it.
+    return MockContext(stack=loaded.spec.stack, subscription=bridge.azure_subscription_id,
+                       account=bridge.aws.account_id, region=bridge.aws_region)
+
+
+# --- what a customer plan reads of its bridge, and one bridge run per process -------------------------
+#
+# A customer plan needs its bridge's stack outputs (the StackReference). They depend on the bridge's
+# config, on the program's code and on which of its resources are shown replaced, and on nothing else,
+# so one run of the bridge's program serves every customer of it planned in this process.
+
+#: the files of the program (and of the mocks that answer it): their contents decide every plan
+PROGRAM_FILES = ("__main__.py", "Pulumi.yaml", "pyproject.toml", "uv.lock", "bridgectl/offline.py")
+PROGRAM_DIRS = ("components", "stacks")
+#: the bridge stack outputs a customer stack reads (stacks/customer.py: ``ref.require_output``);
+#: tests/test_scale.py traces the reads of a customer plan against this list
+CUSTOMER_READS = ("customerAttachment",)
+#: parts of a bridge's spec that no customer stack reads (the exchange, its BGP addressing and keys,
+#: the circuit, the alarms): a change to them alone leaves every customer plan as it was
+#: (tests/test_scale.py plans a customer under a bridge with all of them changed and compares)
+BRIDGE_ONLY = ("exchange", "addressing", "bgp_auth_keys", "alarms", "azure.circuit")
+#: bridge runs kept per process (a snapshot plans the customers of one bridge together)
+BRIDGE_CACHE_SIZE = 8
+
+_BRIDGE_OUTPUTS: dict[tuple[str, ...], dict[str, Any]] = {}
+_PROGRAM_DIGESTS: dict[tuple[Any, ...], str] = {}
+#: how many times this process ran a bridge stack's program (tests count them)
+bridge_program_runs = 0
+
+
+def program_files(project: Path) -> list[Path]:
+    """The files whose contents decide a plan: the program, its packages and lock, and the mocks."""
+    files = [project / f for f in PROGRAM_FILES if (project / f).is_file()]
+    for d in PROGRAM_DIRS:
+        files += sorted(p for p in (project / d).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    return files
+
+
+def program_digest(project: Path) -> str:
+    """A content hash of :func:`program_files` (re-read only when a file's size or time changes)."""
+    files = program_files(project)
+    stamp: list[Any] = [str(project)]
+    for f in files:
+        st = f.stat()
+        stamp.append((str(f.relative_to(project)), st.st_mtime_ns, st.st_size))
+    key = tuple(stamp)
+    digest = _PROGRAM_DIGESTS.get(key)
+    if digest is None:
+        h = hashlib.sha256()
+        for f in files:
+            h.update(str(f.relative_to(project)).encode() + b"\0" + f.read_bytes() + b"\0")
+        digest = _PROGRAM_DIGESTS[key] = h.hexdigest()
+    return digest
+
+
+def _config_digest(config: Any) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def bridge_outputs(project: Path, loaded: Loaded, replaced: frozenset[tuple[str, str]] = frozenset(),
+                   runs: list[ProgramRun] | None = None) -> dict[str, Any]:
+    """The bridge stack's outputs as its program exports them, run once per process for each bridge
+    config, program code and set of replaced resources (``runs``, the benchmarks' replay, always runs
+    it again, so the replay sees its registrations)."""
+    spec = loaded.spec
+    assert isinstance(spec, BridgeSpec)
+    key = _bridge_key(project, loaded, replaced)
+    cached = _BRIDGE_OUTPUTS.get(key)
+    if cached is not None and runs is None:
+        _BRIDGE_OUTPUTS[key] = _BRIDGE_OUTPUTS.pop(key)  # most recently used last
+        return cached
+    ctx = _context(loaded, spec)
+    ctx.replaced = replaced
+    run = _run_bridge(project, loaded, ctx)
+    if runs is not None:
+        runs.append(run)
+    return run.raw_outputs
+
+
+def _bridge_key(project: Path, loaded: Loaded, replaced: frozenset[tuple[str, str]]) -> tuple[str, ...]:
+    return (str(project.resolve()), loaded.spec.stack, _config_digest(loaded.config), program_digest(project),
+            json.dumps(sorted(replaced)))
+
+
+def _run_bridge(project: Path, loaded: Loaded, ctx: MockContext) -> ProgramRun:
+    """Run a bridge's program (counted); a steady-state run's outputs serve its customers after it."""
+    global bridge_program_runs
+    run = run_program(project, loaded.spec.stack, dict(loaded.config), ctx)
+    bridge_program_runs += 1
+    if ctx.circuit_state == "Provisioned":
+        _BRIDGE_OUTPUTS[_bridge_key(project, loaded, ctx.replaced)] = run.raw_outputs
+        while len(_BRIDGE_OUTPUTS) > BRIDGE_CACHE_SIZE:
+            _BRIDGE_OUTPUTS.pop(next(iter(_BRIDGE_OUTPUTS)))
+    return run
+
+
+def _as_data(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _as_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _as_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | frozenset | set):
+        items = [_as_data(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, frozenset | set) else items
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def customer_view(bridge: BridgeSpec) -> dict[str, Any]:
+    """The bridge's spec less :data:`BRIDGE_ONLY`: what its customers' plans read of it."""
+    view = _as_data(bridge)
+    for path in BRIDGE_ONLY:
+        *parents, leaf = path.split(".")
+        where = view
+        for part in parents:
+            where = where.get(part, {})
+        where.pop(leaf, None)
+    return dict(view)
+
+
+def customer_inputs(project: Path, bridge_stack: str, replaced: dict[str, list[str]] | None = None) -> str:
+    """A content hash of everything a customer plan reads of its bridge: the bridge's spec less what
+    only the bridge reads (:func:`customer_view`), the outputs it reads (:data:`CUSTOMER_READS`,
+    from the bridge's own program run, with ``replaced`` resources renewed as in :func:`offline_plan`)
+    and the program's code. Two revisions in which it is equal (and in which a customer's own file is
+    the same) give that customer the same plan."""
+    loaded = load_stack(project, bridge_stack)
+    assert isinstance(loaded.spec, BridgeSpec)
+    renewed = frozenset(urn_key(u) for u in (replaced or {}).get(bridge_stack, []))
+    outputs = bridge_outputs(project, loaded, renewed)
+    data = {"view": customer_view(loaded.spec), "outputs": {k: _as_data(outputs.get(k)) for k in CUSTOMER_READS},
+            "program": program_digest(project)}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def duplicate_urns(registrations: list[Registration]) -> list[Problem]:
@@ -486,18 +692,33 @@ def duplicate_urns(registrations: list[Registration]) -> list[Problem]:
                     "program", "give the resources distinct names") for urn, count in counts.items() if count > 1]
 
 
+def urn_key(urn: str) -> tuple[str, str]:
+    """(type, name) of a URN: ``urn:pulumi:STACK::PROJECT::PARENT$TYPE::NAME``."""
+    _, _, qualified, name = urn.split("::", 3)
+    return qualified.rsplit("$", 1)[-1], name
+
+
 def offline_plan(project: Path, stack: str, *, circuit_state: str = "Provisioned",
-                 runs: list[ProgramRun] | None = None) -> dict[str, Any]:
+                 runs: list[ProgramRun] | None = None,
+                 replaced: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """The offline plan of a stack as JSON-able data:
     ``{"stack", "kind", "resources": [{"urn", "type", "name", "parent", "protect", "inputs", "dependsOn",
     "custom", "provider", "options"}], "outputs", "messages", "notes"}``. Raises ConfigError (bad config,
-    or duplicate URNs). ``runs`` collects the program runs themselves (the benchmarks use them)."""
+    or duplicate URNs). ``runs`` collects the program runs themselves (the benchmarks use them).
+    ``replaced`` (stack -> URNs) plans those resources as recreated (:class:`MockContext`), in this
+    stack and, for a customer, in its bridge, whose outputs the customer reads."""
+    replaced = replaced or {}
+
+    def renewed(name: str) -> frozenset[tuple[str, str]]:
+        return frozenset(urn_key(u) for u in replaced.get(name, []))
+
     loaded = load_stack(project, stack)
     spec = loaded.spec
     if isinstance(spec, BridgeSpec):
         ctx = _context(loaded, spec)
         ctx.circuit_state = circuit_state
-        run = run_program(project, spec.stack, dict(loaded.config), ctx)
+        ctx.replaced = renewed(spec.stack)
+        run = _run_bridge(project, loaded, ctx)
         notes = [STEADY_STATE_NOTE] if circuit_state == "Provisioned" else []
         notes += list(plan_bridge(spec).notes)
     else:
@@ -505,15 +726,14 @@ def offline_plan(project: Path, stack: str, *, circuit_state: str = "Provisioned
         bridge_loaded = load_stack(project, spec.bridge_stack)
         bridge_spec = bridge_loaded.spec
         assert isinstance(bridge_spec, BridgeSpec)
-        bridge_run = run_program(project, bridge_spec.stack, dict(bridge_loaded.config),
-                                 _context(bridge_loaded, bridge_spec))
-        ctx = _context(loaded, bridge_spec)
-        ctx.stack_references[f"organization/bridge/{bridge_spec.stack}"] = bridge_run.raw_outputs
+        # The bridge's program runs once per process for all its customers (bridge_outputs).
+        outputs = bridge_outputs(project, bridge_loaded, renewed(bridge_spec.stack), runs)
+        ctx = _customer_context(loaded, bridge_spec)
+        ctx.replaced = renewed(spec.stack)
+        ctx.stack_references[f"organization/bridge/{bridge_spec.stack}"] = outputs
         ctx.nic_addresses = _nic_addresses(plan_customer(spec, bridge_spec), plan_bridge(bridge_spec))
         run = run_program(project, spec.stack, dict(loaded.config), ctx)
         notes = [f"The bridge stack's outputs come from its own offline plan ({bridge_spec.stack})."]
-        if runs is not None:
-            runs.append(bridge_run)
     if runs is not None:
         runs.append(run)
     problems = duplicate_urns(run.registrations)

@@ -117,8 +117,8 @@ def private_hostname(host: str, platform: str | None, cloud: str | None) -> tupl
     """The platform's private name for a public one the customer copied, and a note saying so.
 
     Snowflake and Azure Databricks publish ``<name>.privatelink.<domain>`` for ``<name>.<domain>``
-    (azure.md §5.2-5.3); only the private names are published. Databricks on AWS uses one
-    regional private name instead (aws.md §5.3), which cannot be derived from the workspace URL.
+    (docs/sources.md#azure-5-2, #azure-5-3); only the private names are published. Databricks on AWS uses one
+    regional private name instead (docs/sources.md#aws-5-3), which cannot be derived from the workspace URL.
     """
     zone = platform_zone(platform, cloud)
     if zone is None or not zone.startswith("privatelink."):
@@ -162,7 +162,7 @@ def parse_snowflake_config(text: str, source: str) -> SnowflakeConfig:
     """The output of ``SELECT SYSTEM$GET_PRIVATELINK_CONFIG();`` (the customer's ACCOUNTADMIN runs it).
 
     On Azure ``privatelink-pls-id`` is the Private Link service alias; on AWS ``privatelink-vpce-id``
-    is the endpoint service name (azure.md §5.2, aws.md §5.2). The account name and its regionless form
+    is the endpoint service name (docs/sources.md#azure-5-2, #aws-5-2). The account name and its regionless form
     are the hostnames drivers use; their OCSP names (``privatelink-ocsp-url``,
     ``regionless-privatelink-ocsp-url``) are published with them automatically, so they are not listed.
     """
@@ -229,20 +229,37 @@ def _yaml() -> Any:
 
 
 def _quoted_ids(endpoint: Mapping[str, Any]) -> dict[str, Any]:
-    """Account ids written quoted, as docs/stack-config.md asks (YAML would read digits as a number)."""
+    """Account ids written quoted, as docs/stack-config.md asks (YAML would read digits as a number),
+    and every string that YAML 1.1 or 1.2 would read as something else unquoted (an endpoint named
+    ``no``), so the loader reads back exactly what was written (docs/stack-config.md, "One meaning in
+    every tool")."""
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-    return {k: DoubleQuotedScalarString(v) if k == "ownerAccount" and isinstance(v, str) else v
+    return {k: DoubleQuotedScalarString(v) if k == "ownerAccount" and isinstance(v, str) else _quoted(v)
             for k, v in endpoint.items()}
+
+
+def _quoted(value: Any) -> Any:
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    from stacks.loader import text_needs_quotes
+
+    if isinstance(value, str) and not isinstance(value, DoubleQuotedScalarString) and text_needs_quotes(value):
+        return DoubleQuotedScalarString(value)
+    if isinstance(value, list):
+        return [_quoted(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _quoted(v) for k, v in value.items()}
+    return value
 
 
 def new_stack_text(config: Mapping[str, Any], bridge: str, customer: str) -> str:
     """The text of a new customer stack file, in the layout of the repository's own files."""
     from ruamel.yaml.comments import CommentedMap
 
-    body = dict(config[CUSTOMER_KEY])
-    body["endpoints"] = [_quoted_ids(e) for e in body["endpoints"]]
-    cfg = CommentedMap((k, body if k == CUSTOMER_KEY else v) for k, v in config.items())
+    body = {k: _quoted(v) for k, v in config[CUSTOMER_KEY].items() if k != "endpoints"}
+    body["endpoints"] = [_quoted_ids(e) for e in config[CUSTOMER_KEY]["endpoints"]]
+    cfg = CommentedMap((k, body if k == CUSTOMER_KEY else _quoted(v)) for k, v in config.items())
     out = io.StringIO()
     _yaml().dump({"config": cfg}, out)
     header = (f"{SCHEMA_LINE}\n# Customer {customer} on the {bridge} bridge, written by `bridgectl customer add`.\n"
@@ -400,6 +417,45 @@ def edited_text(text: str, config: Mapping[str, Any], *, add: Mapping[str, Any] 
     return candidate
 
 
+def renamed_text(text: str, config: Mapping[str, Any], index: int, new_name: str) -> str:
+    """The file's text with endpoint ``index`` renamed: ``name`` becomes ``new_name`` and
+    ``renamedFrom`` keeps the first name (its cloud resources carry it; docs/stack-config.md,
+    "Renaming an endpoint"). Everything else is kept byte for byte."""
+    eps = [dict(e) for e in existing_endpoints(config)]
+    old_name = str(eps[index].get("name"))
+    first = str(eps[index].get("renamedFrom") or old_name)
+    eps[index]["name"] = new_name
+    if first != new_name:
+        eps[index]["renamedFrom"] = first
+    else:
+        eps[index].pop("renamedFrom", None)  # renamed back to its first name
+    expected = with_endpoints(config, eps)
+    layout = _layout(text)
+    if layout is not None:
+        lines = list(layout.lines)
+        start, end = layout.starts[index], layout.ends[index] + 1
+        pattern = re.compile(r"^(\s*(?:-\s+)?)name:\s*[\"']?" + re.escape(old_name) + r"[\"']?(\s*#.*)?$")
+        for i in range(start, end):
+            match = pattern.match(lines[i].rstrip("\n"))
+            if not match:
+                continue
+            lines[i] = f"{match.group(1)}name: {new_name}{match.group(2) or ''}\n"
+            kept = [j for j in range(start, end) if re.match(r"^\s*(?:-\s+)?renamedFrom:", lines[j])]
+            for j in reversed(kept):
+                del lines[j]
+            if "renamedFrom" in eps[index]:
+                lines.insert(i + 1, " " * layout.content_col + f"renamedFrom: {first}\n")
+            break
+        candidate = "".join(lines)
+        if _same(candidate, expected):
+            return candidate
+    candidate = _redump(text, expected)
+    if not _same(candidate, expected):
+        raise ConfigError([Problem(CUSTOMER_KEY + ".endpoints", MISSING, "could not be edited without changing "
+                                   "other keys", "edit the file by hand")])
+    return candidate
+
+
 def unified_diff(old: str, new: str, name: str) -> str:
     return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
                                         fromfile=f"a/{name}", tofile=f"b/{name}"))
@@ -422,12 +478,15 @@ def bridge_problem(project: Path, bridge: str) -> tuple[BridgeInfo | None, Probl
     key = f"{CUSTOMER_KEY}.bridgeStack"
     path = stack_file(project, bridge)
     bridges = [s for s in list_stacks(project) if "." not in s]
+    choose = f"use one of {', '.join(bridges)}" if bridges else "create the bridge stack first"
+    if not re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", bridge):
+        return None, Problem(key, bridge, "is not a stack name: a bridge is named like its file Pulumi.<bridge>.yaml "
+                             "in the project directory, without a path", choose)
     if "." in bridge:
         return None, Problem(key, bridge, "names a customer stack, not a bridge stack",
                              f"use the bridge part, {bridge.split('.', 1)[0]}")
     if not path.is_file():
-        return None, Problem(key, bridge, f"names no stack in this project ({path.name} is missing)",
-                             f"use one of {', '.join(bridges)}" if bridges else "create the bridge stack first")
+        return None, Problem(key, bridge, f"names no stack in this project ({path.name} is missing)", choose)
     try:
         spec, _ = parse_config(bridge, read_stack_config(path), source=path.name)
     except ConfigError:
@@ -556,8 +615,14 @@ def write_checked(project: Path, stack: str, text: str, *, old: str | None) -> l
     then write it; nothing is written when it is not valid. Returns the warnings."""
     path = stack_file(project, stack)
     warnings = check_text(project, stack, text)
-    if old is None:
-        create_file(path, text)
-    else:
-        replace_file(path, text, expected_old=old)
+    try:
+        if old is None:
+            create_file(path, text)
+        else:
+            replace_file(path, text, expected_old=old)
+    except OSError as exc:  # a read-only checkout, a full disk: nothing was written
+        from bridgectl.console import OutputError
+
+        raise OutputError(f"{path}: cannot be written ({exc.strerror or exc}); nothing was written (fix: run "
+                          "in a checkout you can write, or check the free space)") from None
     return warnings

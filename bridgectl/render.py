@@ -19,30 +19,32 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], indent: str 
     return "\n".join(lines)
 
 
-def bridge_plan_text(plan: BridgePlan) -> str:
+def bridge_plan_text(plan: BridgePlan, *, notes: bool = True) -> str:
+    """The address plan of a bridge: links, BGP sessions, subnets and prefix budgets, each a table with
+    every column headed; the budgets' sources are numbered under their table. ``notes`` false leaves
+    out the plan's notes (``bridgectl plan`` prints them once, at the end)."""
     out = []
     backbone = (f"transit gateway (ASN {plan.tgw_asn})" if plan.backbone == "transit-gateway"
                 else "Cloud WAN core network")
-    asn_note = "" if plan.fcr_asn_source == "config" else " (stand-in; Equinix assigns the metro's ASN)"
-    out.append(f"Bridge stack {plan.stack}: AWS {plan.aws_region} <-> Azure {plan.azure_location}")
-    out.append(f"  backbone {backbone}; Direct Connect gateway ASN {plan.dxgw_asn}; "
-               f"FCR ASN {plan.fcr_asn}{asn_note}")
+    asn_note = "" if plan.fcr_asn_source == "config" else " (stand-in)"
     bfd = (f"BFD {plan.bfd.interval_ms} ms x {plan.bfd.multiplier} (detects in {plan.bfd.detect_ms} ms)"
            if plan.bfd.enabled else "BFD off (hold timers only)")
-    out.append(f"  {bfd}")
+    out.append(f"Bridge stack {plan.stack}: AWS {plan.aws_region} <-> Azure {plan.azure_location}; {backbone}; "
+               f"Direct Connect gateway ASN {plan.dxgw_asn}; FCR ASN {plan.fcr_asn}{asn_note}; {bfd}")
     out.append("")
     out.append("Links")
     rows: list[list[object]] = []
     for link in plan.aws_links:
-        rows.append([link.router, "AWS transit VIF", str(link.network), f"slot {link.slot}",
+        rows.append([link.router, "AWS transit VIF", str(link.network), link.slot,
                      f"FCR {link.customer_address.ip}", f"AWS {link.amazon_address.ip}",
                      "from hosted connection", link.equinix_connection])
-    az = plan.azure
-    for prio, net, router, conn in (("primary", az.primary, az.primary_router, az.primary_connection),
-                                    ("secondary", az.secondary, az.secondary_router, az.secondary_connection)):
-        rows.append([router, f"ExpressRoute {prio}", str(net), "", f"FCR {net.network_address + 1}",
-                     f"Microsoft {net.network_address + 2}", str(az.vlan), conn])
-    out.append(table(["router", "link", "subnet", "", "FCR side", "cloud side", "VLAN", "Equinix connection"],
+    for az in plan.circuits or (plan.azure,):
+        where = "" if len(plan.circuits) < 2 else f" ({az.peering_location})"
+        for prio, net, router, conn in (("primary", az.primary, az.primary_router, az.primary_connection),
+                                        ("secondary", az.secondary, az.secondary_router, az.secondary_connection)):
+            rows.append([router, f"ExpressRoute {prio}{where}", str(net), "-", f"FCR {net.network_address + 1}",
+                         f"Microsoft {net.network_address + 2}", str(az.vlan), conn])
+    out.append(table(["router", "link", "subnet", "slot", "FCR side", "cloud side", "VLAN", "Equinix connection"],
                      rows))
     out.append("")
     out.append("BGP sessions")
@@ -64,10 +66,13 @@ def bridge_plan_text(plan: BridgePlan) -> str:
     out.append(table(["what", "value"], rows))
     out.append("")
     out.append("Prefix budgets")
-    rows = [[b.what, str(b.count), str(b.limit), f"{b.ratio:.0%}", b.source] for b in plan.budgets]
+    sources = list(dict.fromkeys(b.source for b in plan.budgets))
+    rows = [[b.what, str(b.count), str(b.limit), f"{b.ratio:.0%}", f"[{sources.index(b.source) + 1}]"]
+            for b in plan.budgets]
     out.append(table(["budget", "count", "limit", "used", "source"], rows))
-    for note in plan.notes:
-        out.append(f"note: {note}")
+    out.extend(f"  [{n}] {source}" for n, source in enumerate(sources, 1))
+    if notes:
+        out.extend(f"note: {note}" for note in plan.notes)
     return "\n".join(out)
 
 

@@ -31,6 +31,19 @@ Kind = Literal["replace", "replace-if", "refused"]
 TF_AWS = "hashicorp/terraform-provider-aws"
 AZURE_NATIVE_DIFF = ("pulumi/pulumi-azure-native provider/pkg/provider/diff.go: every URL path parameter of the "
                      "resource forces a replacement")
+TF_EQX = "https://github.com/equinix/terraform-provider-equinix/blob/ec324c2e890c39ac78eb955f9809cc510f98e73f/"
+EQX_CONNECTION = ("equinix/terraform-provider-equinix internal/resources/fabric/connection/models.go "
+                  "getUpdateRequests (sends /name, /bandwidth, /aSide/accessPoint/linkProtocols, /notifications "
+                  "only) and resource_schema.go (only geo_scope is ForceNew): "
+                  f"{TF_EQX}internal/resources/fabric/connection/models.go")
+EQX_PROTOCOL = ("equinix/terraform-provider-equinix equinix/resource_fabric_routing_protocol.go (connection_uuid "
+                "not ForceNew; update is ReplaceConnectionRoutingProtocolByUuid): "
+                f"{TF_EQX}equinix/resource_fabric_routing_protocol.go")
+EQX_RULE = ("equinix/terraform-provider-equinix internal/resources/fabric/route_filter_rule (route_filter_id not "
+            "ForceNew; update is PatchRouteFilterRuleByUuid): "
+            f"{TF_EQX}internal/resources/fabric/route_filter_rule/resource.go")
+EQX_ATTACHMENT = ("equinix/terraform-provider-equinix internal/resources/fabric/connection_route_filter/"
+                  f"resource_schema.go: {TF_EQX}internal/resources/fabric/connection_route_filter/resource_schema.go")
 ARM_LOCATION = ("ARM: a tracked resource's location is create-only (x-ms-mutability read,create; ARM RPC "
                 "guideline RPC-Put-V1-14); moving it means a new resource")
 
@@ -224,9 +237,36 @@ TABLE: dict[str, dict[str, Rule]] = {
         "privateEndpointName": _azure_path("privateEndpointName"), "location": _AZURE_LOCATION,
     },
     # --- Equinix ------------------------------------------------------------------------------
-    # Connections: the provider has no ForceNew on the inputs used (only geoScope), but it silently
-    # ignores a-side/z-side changes; the component declares replaceOnChanges for them, which the
-    # diff reads from the plan's options.
+    # Connections: the provider has no ForceNew on the inputs used (only geoScope), and its update
+    # sends only the name, the bandwidth, the a-side VLAN and the notifications: any other change is
+    # dropped with a warning. The component replaces on exactly these (components/cloud_router.py
+    # CONNECTION_REPLACE_ON; docs/equinix-changes.md).
+    "equinix:fabric/connection:Connection": {
+        prop: Rule("refused", f"the provider's update cannot change {label}: it would be dropped silently, so the "
+                   "connection is replaced", EQX_CONNECTION)
+        for prop, label in (("type", "the connection type"), ("project", "the project"),
+                            ("redundancy", "the redundancy group or priority"),
+                            ("aSide.accessPoint.type", "the a-side"), ("aSide.accessPoint.router", "the router"),
+                            ("zSide.accessPoint.type", "the z-side"), ("zSide.accessPoint.profile", "the profile"),
+                            ("zSide.accessPoint.location", "the metro"),
+                            ("zSide.accessPoint.sellerRegion", "the AWS region"),
+                            ("zSide.accessPoint.authenticationKey", "the AWS account or service key"),
+                            ("zSide.accessPoint.peeringType", "the peering type"))
+    },
+    "equinix:fabric/routingProtocol:RoutingProtocol": {
+        "connectionUuid": Rule("refused", "a routing protocol belongs to one connection: the provider updates it "
+                               "in place (PUT on the new connection with the old protocol's id), which the Fabric "
+                               "API refuses; it is replaced with its connection", EQX_PROTOCOL),
+        "type": Rule("refused", "DIRECT and BGP are different protocols: the provider would PUT the new type on the "
+                     "old protocol", EQX_PROTOCOL),
+    },
+    "equinix:fabric/routeFilterRule:RouteFilterRule": {
+        "routeFilterId": Rule("refused", "a rule belongs to one filter: the provider PATCHes the old rule under the "
+                              "new filter; it is replaced with its filter", EQX_RULE),
+    },
+    "equinix:fabric/connectionRouteFilter:ConnectionRouteFilter": {
+        prop: _replace(f"{EQX_ATTACHMENT} (ForceNew)") for prop in ("connectionId", "routeFilterId")
+    },
     "equinix:fabric/cloudRouter:CloudRouter": {
         prop: Rule("refused", "the Fabric API updates only a router's name, package and notifications",
                    "equinix/terraform-provider-equinix equinix/resource_fabric_cloud_router.go "

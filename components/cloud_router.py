@@ -9,13 +9,15 @@ It is built in two steps, because the clouds and the exchange depend on each oth
 2. :meth:`CloudRouter.add_routing`, called once the cloud side of each connection exists (AWS: the
    confirmed hosted connection and its transit VIF; Azure: the private peering), creates on each
    connection the DIRECT protocol (the FCR's interface address) and then the BGP protocol (peer
-   address and ASN, MD5 key, BFD). Equinix requires DIRECT before BGP (equinix.md §3).
+   address and ASN, MD5 key, BFD). Equinix requires DIRECT before BGP (docs/sources.md#equinix-3).
 
 Equinix quirks handled here: names are set explicitly (at most 24 characters; autonames run
 longer); ``IP_VC`` and ``CLOUD_ROUTER`` are raw strings (missing from the SDK enums); the provider
-silently ignores changes to a connection's a-side or z-side, so those force a replacement
-(``replace_on_changes``), deleting the old connection first since a duplicate (same service key and
-priority) cannot coexist; long custom timeouts for provisioning.
+silently ignores changes to most of a connection's inputs, so the ones the exchange cannot change
+force a replacement (:data:`CONNECTION_REPLACE_ON`), deleting the old connection first since a
+duplicate (same service key and priority) cannot coexist; what hangs off a connection or a filter
+(routing protocols, filter attachments, rules) is replaced with it, deleted before it in the reverse
+order of creation; long custom timeouts for provisioning. docs/equinix-changes.md has the sources.
 
 The AWS side of each AWS connection is identified by the connection itself, never by a name lookup:
 Equinix reports the hosted connection it created in AWS as the z-side access point's
@@ -46,6 +48,35 @@ from pulumi_equinix import fabric
 from ._common import PROTECT, child
 
 CONNECTION_TIMEOUTS = pulumi.CustomTimeouts(create="45m", update="45m", delete="45m")
+
+#: The inputs of a connection that the exchange cannot change in place, each a replacement
+#: (docs/equinix-changes.md has the source of each). The provider's update sends only the name,
+#: the bandwidth, the a-side VLAN and the notifications; a change anywhere else would be dropped
+#: silently, so the resource is replaced instead. Only these leaves: a provider diff on any other
+#: part of the a-side or z-side (a computed field the API fills in) replaces nothing.
+CONNECTION_REPLACE_ON = (
+    "type",
+    "project.projectId",
+    "aSide.accessPoint.type",
+    "aSide.accessPoint.router.uuid",
+    "zSide.accessPoint.type",
+    "zSide.accessPoint.profile.uuid",
+    "zSide.accessPoint.location.metroCode",
+    "zSide.accessPoint.sellerRegion",
+    "zSide.accessPoint.authenticationKey",
+    "zSide.accessPoint.peeringType",
+    # A secondary follows its primary's redundancy group: a replaced primary has a new group, and the
+    # provider does not move a connection to another group in place.
+    "redundancy.group",
+    "redundancy.priority",
+)
+#: A routing protocol and a route filter attachment belong to one connection, a rule to one filter;
+#: the provider updates their references in place, a call the Fabric API refuses. They are replaced
+#: with their connection or filter, the old one deleted first: a connection holds one DIRECT and
+#: one BGP protocol, and one filter per direction (docs/equinix-changes.md).
+PROTOCOL_REPLACE_ON = ("connectionUuid", "type")
+ATTACHMENT_REPLACE_ON = ("connectionId", "routeFilterId", "direction")
+RULE_REPLACE_ON = ("routeFilterId",)
 ROUTER_TIMEOUTS = pulumi.CustomTimeouts(create="20m", update="20m", delete="20m")
 PROTOCOL_TIMEOUTS = pulumi.CustomTimeouts(create="20m", update="20m", delete="20m")
 
@@ -72,6 +103,8 @@ class AzureConnectionArgs:
     router: str
     name: str
     priority: str  # PRIMARY | SECONDARY
+    #: which circuit: 0 takes CloudRouterArgs.azure_service_key, 1 ``second_azure_service_key``
+    circuit: int = 0
 
 
 @dataclass(frozen=True)
@@ -93,6 +126,8 @@ class CloudRouterArgs:
     azure_prefixes: Sequence[str] = ()
     #: prefix for route filter names (at most 24 characters with their suffix): the stack's name
     filter_prefix: str = "bridge"
+    #: the second ExpressRoute circuit's service key (a secret), for connections with circuit=1
+    second_azure_service_key: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -218,17 +253,19 @@ class CloudRouter(pulumi.ComponentResource):
         def connection_opts(depends_on: Sequence[pulumi.Resource] = (),
                             secret_outputs: Sequence[str] = ()) -> pulumi.ResourceOptions:
             return child(self, protect=PROTECT, depends_on=depends_on, custom_timeouts=CONNECTION_TIMEOUTS,
-                         replace_on_changes=["aSide", "zSide"], delete_before_replace=True,
+                         replace_on_changes=list(CONNECTION_REPLACE_ON), delete_before_replace=True,
                          additional_secret_outputs=list(secret_outputs) or None)
 
         self.connections: dict[str, fabric.Connection] = {}
         metros = [r.metro for r in args.routers]
         aws_profile = _profile_uuid(AWS_PROFILE, metros, args.bandwidth_mbps, self)
         self.hosted_connections: dict[str, tuple[pulumi.Output[str], pulumi.Output[int]]] = {}
-        aws_primary: fabric.Connection | None = None
+        aws_primaries: dict[str, fabric.Connection] = {}
         for ac in args.aws_connections:
             # Two AWS connections form one redundancy group, like the Azure pair: Equinix then places
-            # the secondary on other equipment than the primary.
+            # the secondary on other equipment than the primary. A group is a metro's: routers in a
+            # second metro form their own, at another AWS location (docs/sources.md#aws-7).
+            aws_primary = aws_primaries.get(metro[ac.router])
             aws_redundancy = (secondary_of(aws_primary) if aws_primary is not None
                               else fabric.ConnectionRedundancyArgs(priority="PRIMARY"))
             aws_deps = [aws_primary] if aws_primary is not None else []
@@ -239,40 +276,44 @@ class CloudRouter(pulumi.ComponentResource):
                 a_side=a_side(ac.router),
                 z_side=fabric.ConnectionZSideArgs(access_point=fabric.ConnectionZSideAccessPointArgs(
                     type="SP",
-                    # Equinix creates the hosted connection in this AWS account (equinix.md §2a).
+                    # Equinix creates the hosted connection in this AWS account (docs/sources.md#equinix-2a).
                     authentication_key=args.aws_account_id, seller_region=args.aws_seller_region,
                     profile=fabric.ConnectionZSideAccessPointProfileArgs(type="L2_PROFILE", uuid=aws_profile),
                     location=fabric.ConnectionZSideAccessPointLocationArgs(metro_code=metro[ac.router]))),
                 opts=connection_opts(aws_deps))
-            aws_primary = aws_primary or conn
+            aws_primaries.setdefault(metro[ac.router], conn)
             self.hosted_connections[ac.name] = (
                 conn.z_side.apply(lambda z, n=ac.name: hosted_connection_id(n, z)),
                 conn.z_side.apply(lambda z, n=ac.name: hosted_connection_vlan(n, z)))
         azure_profile = _profile_uuid(AZURE_PROFILE, metros, args.bandwidth_mbps, self)
-        primary: fabric.Connection | None = None
-        for c in sorted(args.azure_connections, key=lambda c: c.priority != "PRIMARY"):
+        primaries: dict[int, fabric.Connection] = {}
+        # Per circuit, its primary first: each circuit's pair is its own redundancy group.
+        for c in sorted(args.azure_connections, key=lambda c: (c.circuit, c.priority != "PRIMARY")):
             redundancy = fabric.ConnectionRedundancyArgs(priority=c.priority)
             deps: list[pulumi.Resource] = []
+            service_key = args.azure_service_key if c.circuit == 0 else args.second_azure_service_key
+            assert service_key is not None, "a second circuit's connections come with its service key"
             if c.priority == "SECONDARY":
                 # Azure needs both links under one service key; Equinix pairs them by the primary's
-                # redundancy group (equinix.md §2b).
+                # redundancy group (docs/sources.md#equinix-2b).
+                primary = primaries.get(c.circuit)
                 assert primary is not None, "the primary connection comes first"
                 redundancy = secondary_of(primary)
                 deps = [primary]
             conn = fabric.Connection(
                 f"{name}-{c.name}", name=c.name, type="IP_VC",
-                # The Equinix connection's speed is the circuit's bandwidth (equinix.md §2b).
+                # The Equinix connection's speed is the circuit's bandwidth (docs/sources.md#equinix-2b).
                 bandwidth=args.bandwidth_mbps,
                 notifications=conn_notifications, project=project, redundancy=redundancy,
                 a_side=a_side(c.router),
                 z_side=fabric.ConnectionZSideArgs(access_point=fabric.ConnectionZSideAccessPointArgs(
-                    type="SP", authentication_key=pulumi.Output.secret(args.azure_service_key),
+                    type="SP", authentication_key=pulumi.Output.secret(service_key),
                     peering_type="PRIVATE",
                     profile=fabric.ConnectionZSideAccessPointProfileArgs(type="L2_PROFILE", uuid=azure_profile),
                     location=fabric.ConnectionZSideAccessPointLocationArgs(metro_code=metro[c.router]))),
                 opts=connection_opts(deps, ["zSide"]))
             if c.priority == "PRIMARY":
-                primary = conn
+                primaries[c.circuit] = conn
             self.connections[c.name] = conn
         first = self.routers[args.routers[0].name]
         self.router_ids = {k: v.id for k, v in self.routers.items()}
@@ -288,7 +329,7 @@ class CloudRouter(pulumi.ComponentResource):
         prefixes, and the FCR accepts only the planned prefixes from each. Without them the FCR
         re-advertises everything it learns (connected subnets included), and a prefix added on one
         side outside the plan would reach the other and count against its limit (100 routes per
-        transit VIF session at AWS). Filters permit what they list and deny the rest (equinix.md §5.10)."""
+        transit VIF session at AWS). Filters permit what they list and deny the rest (docs/sources.md#equinix-5-10)."""
         project = fabric.RouteFilterProjectArgs(project_id=args.project_id)
         filters: dict[str, fabric.RouteFilter] = {}
         rules: dict[str, list[fabric.RouteFilterRule]] = {}
@@ -302,7 +343,7 @@ class CloudRouter(pulumi.ComponentResource):
             rules[key] = [fabric.RouteFilterRule(
                 f"{name}-filter-{key}-{prefix.replace('/', '_')}", route_filter_id=rf.id,
                 name=rule_name(key, prefix), prefix=prefix, prefix_match="exact", description=f"{what}: {prefix}",
-                opts=child(self)) for prefix in prefixes]
+                opts=child(self, replace_on_changes=list(RULE_REPLACE_ON))) for prefix in prefixes]
             filters[key] = rf
         aws_names = {c.name for c in args.aws_connections}
         for conn_name, conn in self.connections.items():
@@ -315,7 +356,8 @@ class CloudRouter(pulumi.ComponentResource):
                     # A filter attached before all its rules exist passes too little (Equinix's
                     # route-filter module attaches only after its rules: terraform-equinix-fabric
                     # modules/cloud-router-route-filters).
-                    opts=child(self, depends_on=rules[key]))
+                    opts=child(self, depends_on=rules[key], replace_on_changes=list(ATTACHMENT_REPLACE_ON),
+                               delete_before_replace=True))
                 for direction, key in (("INBOUND", cloud), ("OUTBOUND", other))]
 
     def add_routing(self, sessions: Sequence[SessionRoutingArgs]) -> None:
@@ -325,7 +367,8 @@ class CloudRouter(pulumi.ComponentResource):
             direct = fabric.RoutingProtocol(
                 f"{self.component_name}-{s.direct_name}", name=s.direct_name, type="DIRECT", connection_uuid=conn.id,
                 direct_ipv4=fabric.RoutingProtocolDirectIpv4Args(equinix_iface_ip=s.equinix_address),
-                opts=child(self, depends_on=list(s.depends_on), custom_timeouts=PROTOCOL_TIMEOUTS))
+                opts=child(self, depends_on=list(s.depends_on), custom_timeouts=PROTOCOL_TIMEOUTS,
+                           replace_on_changes=list(PROTOCOL_REPLACE_ON), delete_before_replace=True))
             bgp = fabric.RoutingProtocol(
                 f"{self.component_name}-{s.bgp_name}", name=s.bgp_name, type="BGP", connection_uuid=conn.id,
                 customer_asn=s.peer_asn,
@@ -336,9 +379,11 @@ class CloudRouter(pulumi.ComponentResource):
                 # 300 ms and more, and BFD timers negotiate to the slower side.
                 bfd=fabric.RoutingProtocolBfdArgs(enabled=s.bfd_enabled, interval=str(s.bfd_interval_ms)),
                 # The filters are in place before the session comes up: nothing unplanned leaks meanwhile.
+                # BGP depends on DIRECT, so a replacement deletes BGP, then DIRECT, then the connection,
+                # and creates them the other way round (Equinix requires DIRECT before BGP).
                 opts=child(self, depends_on=[direct, *self.filter_attachments.get(s.connection, [])],
-                           custom_timeouts=PROTOCOL_TIMEOUTS,
-                           additional_secret_outputs=["bgpAuthKey"]))
+                           custom_timeouts=PROTOCOL_TIMEOUTS, replace_on_changes=list(PROTOCOL_REPLACE_ON),
+                           delete_before_replace=True, additional_secret_outputs=["bgpAuthKey"]))
             self.protocols[s.connection] = (direct, bgp)
         self.register_outputs({"routerIds": self.router_ids, "connectionIds": self.connection_ids,
                                "equinixAsn": self.equinix_asn})

@@ -4,8 +4,15 @@ Two segments: ``saas`` (the VPC attachments, chosen by tag) and ``hybrid`` (the 
 gateway attachment, chosen by attachment type), shared with each other so the VPCs learn the Azure
 prefixes and the DX gateway advertises the VPC CIDRs. The policy document is built here as data,
 so the offline plan shows it in full. The core network is created with a base policy first
-(the pattern of aws-ia/terraform-aws-cloudwan, aws.md §2.2) so attachments can exist before the
+(the pattern of aws-ia/terraform-aws-cloudwan, docs/sources.md#aws-2) so attachments can exist before the
 full policy that names them is live.
+
+Order of edge-location changes: the attachments read the core network id from the policy
+attachment, so a new edge location is in the policy before an attachment uses it. A location is
+removed in two deployments (AWS refuses a policy that would orphan an attachment,
+ORPHANED_ATTACHMENT): the stack's ``retiringEdgeLocations`` stay in the policy (``edge_locations``
+here) while the Direct Connect gateway attachment moves off them, then leave it
+(docs/equinix-changes.md, "AWS Cloud WAN: edge locations").
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ def policy_document(asn_ranges: Sequence[str], edge_locations: Sequence[str], *,
             "edge-locations": [{"location": loc} for loc in edge_locations],
             "vpn-ecmp-support": False,
         },
-        # Segment names may contain only a-z and 0-9 (aws.md §2.2).
+        # Segment names may contain only a-z and 0-9 (docs/sources.md#aws-2).
         "segments": [
             {"name": SAAS_SEGMENT, "require-attachment-acceptance": False,
              "description": "SaaS VPCs that reach Azure"},
@@ -88,7 +95,10 @@ class CloudWan(pulumi.ComponentResource):
             create_base_policy=True,
             base_policy_document=json.dumps(policy_document(args.asn_ranges, args.edge_locations, full=False)),
             description="AWS-to-Azure private bridge",
-            tags=merged_tags(tags, Name=f"{name}-core"), opts=child(self, protect=PROTECT))
+            tags=merged_tags(tags, Name=f"{name}-core"),
+            # The base policy matters only when the core network is created; the live policy is the
+            # policy attachment's. Later edge-location changes go there alone.
+            opts=child(self, protect=PROTECT, ignore_changes=["basePolicyDocument"]))
         self.policy = aws.networkmanager.CoreNetworkPolicyAttachment(
             f"{name}-policy", core_network_id=self.core_network.id,
             policy_document=json.dumps(policy_document(args.asn_ranges, args.edge_locations)),

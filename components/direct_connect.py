@@ -94,7 +94,7 @@ class DirectConnect(pulumi.ComponentResource):
             self.association = aws.directconnect.GatewayAssociation(
                 f"{name}-tgw-assoc", dx_gateway_id=self.gateway.id,
                 associated_gateway_id=target.transit_gateway_id,
-                # The DX gateway originates these toward the exchange exactly as listed (aws.md Q4);
+                # The DX gateway originates these toward the exchange exactly as listed (docs/sources.md#aws-q4);
                 # set explicitly so drift is detected.
                 allowed_prefixes=list(target.allowed_prefixes),
                 opts=child(self, protect=PROTECT, custom_timeouts=pulumi.CustomTimeouts(create="30m", update="30m",
@@ -120,7 +120,7 @@ class DirectConnect(pulumi.ComponentResource):
             confirm = aws.directconnect.ConnectionConfirmation(
                 f"{name}-{link.router}-confirm", connection_id=link.hosted_connection_id, opts=child(self))
             vlan = pulumi.Output.from_input(link.vlan).apply(int)
-            # bgp_asn holds ASNs up to 2147483646; larger 4-byte ASNs go in bgp_asn_long (aws.md Q17).
+            # bgp_asn holds ASNs up to 2147483646; larger 4-byte ASNs go in bgp_asn_long (docs/sources.md#aws-q17).
             long_asn = isinstance(link.fcr_asn, int) and link.fcr_asn > BGP_ASN_MAX
             vif = aws.directconnect.TransitVirtualInterface(
                 f"{name}-{link.router}-vif", name=link.vif_name,
@@ -129,7 +129,7 @@ class DirectConnect(pulumi.ComponentResource):
                 bgp_asn=None if long_asn else link.fcr_asn, bgp_asn_long=str(link.fcr_asn) if long_asn else None,
                 bgp_auth_key=pulumi.Output.secret(link.auth_key),
                 amazon_address=link.amazon_address, customer_address=link.customer_address,
-                # 1500: ExpressRoute carries at most 1,400-byte packets anyway (azure.md §3.4).
+                # 1500: ExpressRoute carries at most 1,400-byte packets anyway (docs/sources.md#azure-3-4).
                 mtu=1500, sitelink_enabled=False,
                 tags=merged_tags(tags, Name=link.vif_name),
                 opts=child(self, protect=PROTECT, depends_on=[confirm],

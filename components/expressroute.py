@@ -2,7 +2,7 @@
 subnet), the circuit with Equinix as provider, its private peering, the ExpressRoute gateway and the
 gateway's connection to the circuit.
 
-Ordering the clouds require (azure.md §1-§3):
+Ordering the clouds require (docs/sources.md#azure-1, #azure-2, #azure-3-5):
 
 * the circuit issues a service key; the exchange's connections use it (caller's concern);
 * the private peering can be configured only once the circuit is *Provisioned* by the provider.
@@ -14,8 +14,12 @@ Ordering the clouds require (azure.md §1-§3):
 * the gateway takes up to 45 minutes to build, so it has long custom timeouts, and it does not
   depend on the circuit: it builds while the provider provisions.
 
+With a second circuit (another peering location), the same gateway gets a second connection: one
+virtual network can be linked to several circuits, and two circuits at two peering locations leave
+no single point of failure on the Microsoft path (docs/sources.md#azure-7).
+
 Everything here is created with standalone child resources (subnets, peering), never the inline
-lists of the parent, which would conflict (azure.md §0).
+lists of the parent, which would conflict (docs/sources.md#azure-0).
 """
 
 from __future__ import annotations
@@ -62,6 +66,21 @@ class ExpressRouteArgs:
     gateway_public_ip: bool
     peering: PrivatePeeringArgs | None
     tags: Mapping[str, str] = field(default_factory=dict)
+    #: a second circuit at another peering location, on the same gateway (Microsoft's maximum
+    #: resiliency: docs/sources.md#azure-7)
+    second_circuit: SecondCircuitArgs | None = None
+
+
+@dataclass(frozen=True)
+class SecondCircuitArgs:
+    """A second circuit: its own names, peering location, SKU and (once provisioned) private peering."""
+
+    circuit_name: str
+    connection_name: str
+    peering_location: str
+    tier: str
+    family: str
+    peering: PrivatePeeringArgs | None
 
 
 class ExpressRoute(pulumi.ComponentResource):
@@ -111,7 +130,7 @@ class ExpressRoute(pulumi.ComponentResource):
             f"{name}-endpoint-subnet", resource_group_name=rg, virtual_network_name=self.vnet.name,
             subnet_name=n["endpointSubnet"], address_prefix=args.endpoint_subnet,
             network_security_group=network.NetworkSecurityGroupArgs(id=self.nsg.id),
-            # NSG rules apply to private endpoints only with network policies on (azure.md §6).
+            # NSG rules apply to private endpoints only with network policies on (docs/sources.md#azure-6).
             private_endpoint_network_policies=network.VirtualNetworkPrivateEndpointNetworkPolicies.ENABLED,
             opts=child(self, depends_on=[self.gateway_subnet], delete_before_replace=True))
         public_ip: network.PublicIPAddress | None = None
@@ -148,7 +167,7 @@ class ExpressRoute(pulumi.ComponentResource):
                 bandwidth_in_mbps=args.bandwidth_mbps),
             allow_classic_operations=False, tags=tags,
             # Billed from the moment the key is issued; replacing it means a new key and new Equinix
-            # connections (azure.md §1).
+            # connections (docs/sources.md#azure-1).
             opts=child(self, protect=PROTECT, additional_secret_outputs=["serviceKey"]))
         self.peering: network.ExpressRouteCircuitPeering | None = None
         self.connection: network.VirtualNetworkGatewayConnection | None = None
@@ -169,9 +188,14 @@ class ExpressRoute(pulumi.ComponentResource):
                 virtual_network_gateway_connection_name=n["connection"],
                 connection_type=network.VirtualNetworkGatewayConnectionType.EXPRESS_ROUTE,
                 virtual_network_gateway1=network.VirtualNetworkGatewayArgs(id=self.gateway.id),
-                # The circuit, not the peering (azure.md §3.5).
+                # The circuit, not the peering (docs/sources.md#azure-3-5).
                 peer=network.SubResourceArgs(id=self.circuit.id), routing_weight=0, tags=tags,
                 opts=child(self, protect=PROTECT, depends_on=[self.peering], custom_timeouts=CONNECTION_TIMEOUTS))
+        self.second_circuit: network.ExpressRouteCircuit | None = None
+        self.second_peering: network.ExpressRouteCircuitPeering | None = None
+        self.second_connection: network.VirtualNetworkGatewayConnection | None = None
+        if args.second_circuit is not None:
+            self._second(name, args, args.second_circuit, rg, tags)
         self.resource_group_name = rg
         self.hub_vnet_id = self.vnet.id
         self.endpoint_subnet_id = self.endpoint_subnet.id
@@ -179,8 +203,48 @@ class ExpressRoute(pulumi.ComponentResource):
         self.service_key = pulumi.Output.secret(self.circuit.service_key.apply(lambda k: k or ""))
         self.provisioning_state = self.circuit.service_provider_provisioning_state.apply(lambda s: s or "")
         self.gateway_id = self.gateway.id
-        self.register_outputs({
+        self.second_circuit_id: pulumi.Output[str] | None = None
+        self.second_service_key: pulumi.Output[str] | None = None
+        outputs: dict[str, pulumi.Input[str]] = {
             "resourceGroupName": self.resource_group_name, "hubVnetId": self.hub_vnet_id,
             "endpointSubnetId": self.endpoint_subnet_id, "circuitId": self.circuit_id,
             "serviceKey": self.service_key, "gatewayId": self.gateway_id,
-        })
+        }
+        if self.second_circuit is not None:
+            self.second_circuit_id = self.second_circuit.id
+            self.second_service_key = pulumi.Output.secret(self.second_circuit.service_key.apply(lambda k: k or ""))
+            outputs.update(secondCircuitId=self.second_circuit_id, secondServiceKey=self.second_service_key)
+        self.register_outputs(outputs)
+
+    def _second(self, name: str, args: ExpressRouteArgs, c: SecondCircuitArgs, rg: pulumi.Output[str],
+                tags: dict[str, str]) -> None:
+        """The second circuit, its private peering and its own connection on the one gateway: one
+        connection per circuit (docs/sources.md#azure-3-5, #azure-7). Same ordering as the first."""
+        self.second_circuit = network.ExpressRouteCircuit(
+            f"{name}-circuit-2", resource_group_name=rg, location=args.location, circuit_name=c.circuit_name,
+            sku=network.ExpressRouteCircuitSkuArgs(name=f"{c.tier}_{c.family}", tier=c.tier, family=c.family),
+            service_provider_properties=network.ExpressRouteCircuitServiceProviderPropertiesArgs(
+                service_provider_name="Equinix", peering_location=c.peering_location,
+                bandwidth_in_mbps=args.bandwidth_mbps),
+            allow_classic_operations=False, tags=tags,
+            opts=child(self, protect=PROTECT, additional_secret_outputs=["serviceKey"]))
+        if c.peering is None:
+            return
+        p = c.peering
+        self.second_peering = network.ExpressRouteCircuitPeering(
+            f"{name}-private-peering-2", resource_group_name=rg, circuit_name=self.second_circuit.name,
+            peering_name="AzurePrivatePeering", peering_type=network.ExpressRoutePeeringType.AZURE_PRIVATE_PEERING,
+            peer_asn=pulumi.Output.from_input(p.peer_asn).apply(float),
+            primary_peer_address_prefix=p.primary_prefix, secondary_peer_address_prefix=p.secondary_prefix,
+            vlan_id=p.vlan, shared_key=pulumi.Output.secret(p.shared_key),
+            state=network.ExpressRoutePeeringState.ENABLED,
+            opts=child(self, protect=PROTECT, additional_secret_outputs=["sharedKey"]))
+        self.second_connection = network.VirtualNetworkGatewayConnection(
+            f"{name}-gateway-connection-2", resource_group_name=rg, location=args.location,
+            virtual_network_gateway_connection_name=c.connection_name,
+            connection_type=network.VirtualNetworkGatewayConnectionType.EXPRESS_ROUTE,
+            virtual_network_gateway1=network.VirtualNetworkGatewayArgs(id=self.gateway.id),
+            # Equal weights: the gateway spreads traffic over both circuits while both advertise the
+            # same paths, and uses the survivor when one fails.
+            peer=network.SubResourceArgs(id=self.second_circuit.id), routing_weight=0, tags=tags,
+            opts=child(self, protect=PROTECT, depends_on=[self.second_peering], custom_timeouts=CONNECTION_TIMEOUTS))

@@ -3,12 +3,12 @@
 :class:`PrivateEndpoints` (customer stack), per endpoint:
 
 * ``cloud: azure``: an Azure private endpoint in the hub's endpoint subnet with a *manual* connection
-  request (the platform owner approves it, azure.md §5.1); with ``browser_auth`` (Azure Databricks
+  request (the platform owner approves it, docs/sources.md#azure-5-1); with ``browser_auth`` (Azure Databricks
   single sign-on) a second one to the workspace's ``browser_authentication`` sub-resource;
 * ``cloud: aws``: an interface VPC endpoint in a SaaS VPC whose security group admits only the SaaS
   VPC CIDRs on the platform's ports, private DNS off (the endpoint must not claim the platform's
-  domain in the SaaS VPC; aws.md §5.1-5.2);
-* Redshift by cluster: a Redshift-managed VPC endpoint (aws.md §5.4), same security group rules.
+  domain in the SaaS VPC; docs/sources.md#aws-5-1, #aws-5-2);
+* Redshift by cluster: a Redshift-managed VPC endpoint (docs/sources.md#aws-5-4), same security group rules.
 
 And the DNS, in Route 53 private hosted zones associated with every SaaS VPC (the SaaS runs in AWS,
 so Route 53 is its resolver). A zone answers every name under it, so the stack never creates one for
@@ -37,7 +37,7 @@ from pulumi_azure_native import network
 from ._common import child, merged_tags
 
 RECORD_TTL = 300
-#: The Azure Databricks sub-resource for single sign-on callbacks (azure.md §5.3).
+#: The Azure Databricks sub-resource for single sign-on callbacks (docs/sources.md#azure-5-3).
 BROWSER_AUTH_GROUP = "browser_authentication"
 
 
@@ -154,7 +154,7 @@ class PrivateEndpoints(pulumi.ComponentResource):
                                      f"{self.component_name}-{ep.name}")
         if ep.browser_auth:
             # Single sign-on callbacks: the workspace's browser_authentication sub-resource, one per region
-            # (azure.md §5.3); its owner approves it like the first.
+            # (docs/sources.md#azure-5-3); its owner approves it like the first.
             out.browser_auth = self._private_endpoint(ep, f"{customer}-{ep.name}-auth", [BROWSER_AUTH_GROUP],
                                                       target, tags, f"{self.component_name}-{ep.name}-auth")
         return out
@@ -198,7 +198,7 @@ class PrivateEndpoints(pulumi.ComponentResource):
                 f"{self.component_name}-{ep.name}-subnets", name=f"{customer}-{ep.name}".lower()[:255],
                 description=f"Redshift endpoint of {customer}", subnet_ids=list(ep.subnet_ids), tags=tags,
                 opts=child(self))
-            # Endpoint names: 1-30 characters, starting with a letter (aws.md §5.4).
+            # Endpoint names: 1-30 characters, starting with a letter (docs/sources.md#aws-5-4).
             endpoint_name = f"r{customer}-{ep.name}"[:30].rstrip("-")
             access = aws.redshift.EndpointAccess(
                 f"{self.component_name}-{ep.name}", endpoint_name=endpoint_name, cluster_identifier=ep.cluster,

@@ -1,6 +1,6 @@
 """TransitGateway: the AWS backbone the SaaS VPCs attach to, and their routes toward Azure.
 
-Segmentation follows AWS's pattern for hybrid transit (aws.md §1.2): the default route table
+Segmentation follows AWS's pattern for hybrid transit (docs/sources.md#aws-1): the default route table
 association and propagation are off, and two route tables decide who learns what:
 
 * ``saas``: associated with every VPC attachment; learns the Azure prefixes from the Direct
@@ -80,7 +80,7 @@ class TransitGateway(pulumi.ComponentResource):
                 transit_gateway_id=self.tgw.id, vpc_id=vpc.vpc_id, subnet_ids=list(vpc.subnet_ids),
                 dns_support="enable",
                 # Managed by the explicit association and propagation below; leaving these on as
-                # well makes a perpetual diff (aws.md §1.1).
+                # well makes a perpetual diff (docs/sources.md#aws-1).
                 transit_gateway_default_route_table_association=False,
                 transit_gateway_default_route_table_propagation=False,
                 tags=merged_tags(tags, Name=f"{name}-{vpc.name}"), opts=child(self))

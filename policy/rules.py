@@ -401,7 +401,70 @@ aws_connections_on_diverse_devices = StackValidationPolicy(
 )
 
 
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+METRIC_ALERT = "azure-native:monitor:MetricAlert"
+STREAM_ATTACHMENT = "equinix:fabric/streamAttachment:StreamAttachment"
+VIF_METRICS = ("VirtualInterfaceBpsIngress", "VirtualInterfaceBpsEgress")
+
+
+def _alert_metrics(r: PolicyResource) -> set[str]:
+    return {str(get(c, "metricName")) for c in items(get(r.props, "criteria", "allOf"))}
+
+
+def _watchers(resources: Sequence[PolicyResource], typ: str, ok: Any) -> dict[str, set[str]]:
+    """For each resource a watcher of type ``typ`` (for which ``ok(watcher)``) depends on: what watches it."""
+    out: dict[str, set[str]] = {}
+    for r in resources:
+        if r.resource_type == typ and ok(r):
+            for d in r.dependencies or []:
+                out.setdefault(d.urn, set()).add(r.name)
+    return out
+
+
+def _validate_watched(args: StackValidationArgs, report: ReportViolation) -> None:
+    res = list(args.resources)
+    dx_alarms = [r for r in res if r.resource_type == METRIC_ALARM and get(r.props, "namespace") in ("AWS/DX", UNKNOWN)]
+    vif_watch = _watchers(res, METRIC_ALARM, lambda r: r in dx_alarms and get(r.props, "metricName") in VIF_METRICS)
+    state_alarms = [r for r in dx_alarms if get(r.props, "metricName") == "ConnectionState"]
+    vifs = [r for r in res if r.resource_type == TRANSIT_VIF]
+    for vif in vifs:
+        if vif.urn not in vif_watch:
+            report(f"{vif.name}: no CloudWatch alarm on this transit VIF's traffic (AWS/DX VirtualInterfaceBps*); "
+                   "a silent session goes unnoticed. Keep bridge:alarms on", vif.urn)
+    if vifs and len(state_alarms) < len(vifs):
+        report(f"{len(state_alarms)} CloudWatch alarm(s) on AWS/DX ConnectionState for {len(vifs)} hosted "
+               "connection(s): each hosted connection needs one", vifs[0].urn)
+    alerts = [r for r in res if r.resource_type == METRIC_ALERT]
+    watched = set().union(*(_alert_metrics(a) for a in alerts)) if alerts else set()
+    for r in res:
+        if r.resource_type == CIRCUIT:
+            missing = sorted({"BgpAvailability", "ArpAvailability"} - watched)
+            if missing:
+                report(f"{r.name}: no Azure Monitor alert on the circuit's {', '.join(missing)}", r.urn)
+        elif (r.resource_type == GATEWAY and get(r.props, "gatewayType") in ("ExpressRoute", UNKNOWN)
+              and "ExpressRouteGatewayCountOfRoutesLearnedFromPeer" not in watched):
+            report(f"{r.name}: no Azure Monitor alert on the gateway's learned routes "
+                   "(ExpressRouteGatewayCountOfRoutesLearnedFromPeer)", r.urn)
+    attached = _watchers(res, STREAM_ATTACHMENT, lambda r: True)
+    for r in res:
+        if r.resource_type in (FCR, EQUINIX_CONNECTION) and r.urn not in attached:
+            report(f"{r.name}: not attached to an Equinix Fabric stream; its events and BGP session changes reach "
+                   "no one", r.urn)
+
+
+bridge_watched = StackValidationPolicy(
+    name="bridge-watched",
+    description="The bridge watches itself (components/alarms.py): a CloudWatch alarm on each transit VIF's "
+                "traffic and each hosted connection's state, Azure Monitor alerts on the circuit's BGP and ARP "
+                "availability and the gateway's learned routes, every cloud router and connection attached to a "
+                "Fabric stream.",
+    validate=_validate_watched,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+
 POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
+    bridge_watched,
     aws_connections_on_diverse_devices,
     stateful_resources_protected,
     bgp_keys_secret,

@@ -25,6 +25,7 @@ import pulumi_azure_native as azure_native
 import pulumi_equinix as equinix
 import pulumi_random as random
 
+from components.alarms import AlarmsArgs, AwsLinkWatch, BridgeAlarms, EquinixSink
 from components.cloud_router import (
     AwsConnectionArgs,
     AzureConnectionArgs,
@@ -41,12 +42,12 @@ from components.direct_connect import (
     TransitGatewayTarget,
     TransitVifArgs,
 )
-from components.expressroute import ExpressRoute, ExpressRouteArgs, PrivatePeeringArgs
+from components.expressroute import ExpressRoute, ExpressRouteArgs, PrivatePeeringArgs, SecondCircuitArgs
 from components.transit_gateway import TransitGateway, TransitGatewayArgs, VpcAttachmentArgs
 
 from . import preflight
 from .plan import BgpSession, BridgePlan, KeyRef, plan_bridge, short_name
-from .spec import AZURE_SESSION_KEY_ID, BGP_KEYS_KEY, PLATFORM_PROFILES, PROJECT, BridgeSpec
+from .spec import ALARM_SINK_KEY, AZURE_SESSION_KEY_ID, BGP_KEYS_KEY, PLATFORM_PROFILES, PROJECT, BridgeSpec
 
 PROVISIONED = "Provisioned"
 
@@ -60,14 +61,15 @@ def azure_names(stack: str) -> dict[str, str]:
     """Azure resource names: fixed (not autonamed), so the readiness gate can look the circuit up."""
     return {"vnet": f"vnet-hub-{stack}", "gateway": f"ergw-{stack}", "pip": f"pip-ergw-{stack}",
             "circuit": f"erc-{stack}", "nsg": f"nsg-endpoints-{stack}", "endpointSubnet": "snet-private-endpoints",
-            "connection": f"conn-ergw-{stack}"}
+            "connection": f"conn-ergw-{stack}", "circuit2": f"erc-{stack}-2", "connection2": f"conn-ergw-{stack}-2"}
 
 
-def circuit_state(spec: BridgeSpec, provider: pulumi.ProviderResource) -> str:
-    """The circuit's provider provisioning state as Azure reports it now; "" when it does not exist yet."""
+def circuit_state(spec: BridgeSpec, provider: pulumi.ProviderResource, which: str = "circuit") -> str:
+    """A circuit's provider provisioning state as Azure reports it now; "" when it does not exist yet.
+    ``which`` is ``circuit`` (bridge:azure.circuit) or ``circuit2`` (secondCircuit)."""
     try:
         found = azure_native.network.get_express_route_circuit(
-            circuit_name=azure_names(spec.stack)["circuit"], resource_group_name=spec.azure.resource_group,
+            circuit_name=azure_names(spec.stack)[which], resource_group_name=spec.azure.resource_group,
             opts=pulumi.InvokeOptions(provider=provider))
     except Exception as exc:
         text = str(exc)
@@ -82,7 +84,7 @@ def circuit_state(spec: BridgeSpec, provider: pulumi.ProviderResource) -> str:
         if any(marker in text for marker in ("NotFound", "not found", "could not be found", "404")):
             return ""
         raise pulumi.RunError(f"could not read the state of ExpressRoute circuit "
-                              f"{azure_names(spec.stack)['circuit']}: {text}") from None
+                              f"{azure_names(spec.stack)[which]}: {text}") from None
     return found.service_provider_provisioning_state or ""
 
 
@@ -119,6 +121,30 @@ def _session_out(s: BgpSession, vlan: Any) -> dict[str, Any]:
     }
 
 
+def build_alarms(spec: BridgeSpec, plan: BridgePlan, dx: DirectConnect, cr: CloudRouter, er: ExpressRoute,
+                 tags: dict[str, str], aws_provider: pulumi.ProviderResource,
+                 azure_provider: pulumi.ProviderResource,
+                 equinix_provider: pulumi.ProviderResource) -> BridgeAlarms | None:
+    """The bridge's alarms (bridge:alarms, on by default): thresholds from the plan."""
+    cfg = spec.alarms
+    if not cfg.enabled:
+        return None
+    sink = None
+    if cfg.equinix_sink is not None:
+        uri = pulumi.Config(PROJECT).require_secret(ALARM_SINK_KEY.split(":", 1)[1])
+        sink = EquinixSink(cfg.equinix_sink.type, uri)
+    return BridgeAlarms("alarms", AlarmsArgs(
+        stack=spec.stack, emails=list(cfg.emails or spec.exchange.notification_emails),
+        bandwidth_mbps=spec.exchange.bandwidth_mbps,
+        aws_links=[AwsLinkWatch(link.router, cr.hosted_connections[link.equinix_connection][0],
+                                dx.vif_ids[link.router]) for link in plan.aws_links],
+        resource_group=er.resource_group_name, circuit_id=er.circuit_id, gateway_id=er.gateway_id,
+        expected_learned_routes=len(plan.aws_prefixes), equinix_project_id=spec.exchange.project_id,
+        equinix_routers=cr.router_ids, equinix_connections=cr.connection_ids,
+        sns_topic_arn=cfg.sns_topic_arn, action_group_id=cfg.action_group_id, equinix_sink=sink, tags=tags),
+        aws_provider=aws_provider, azure_provider=azure_provider, equinix_provider=equinix_provider)
+
+
 def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, Any]:
     """Register the bridge's resources and export its outputs; returns the outputs too (for tests)."""
     plan = plan or plan_bridge(spec)
@@ -135,6 +161,7 @@ def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, 
     preflight.check_aws_account(spec.aws.account_id, aws_provider)
     preflight.check_vpcs(spec.aws.vpcs, aws_provider)
     state = circuit_state(spec, azure_provider)
+    second_state = circuit_state(spec, azure_provider, "circuit2") if spec.azure.second_circuit is not None else ""
     key_opts = pulumi.ResourceOptions()
     keys = {}
     for s in plan.sessions:
@@ -147,16 +174,34 @@ def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, 
         metro = equinix.fabric.get_metro_output(metro_code=plan.routers[0].metro,
                                                 opts=pulumi.InvokeOutputOptions(provider=equinix_provider))
         fcr_asn = metro.equinix_asn
+    # The FCR ASN is per metro: the second circuit's metro has its own (docs/sources.md#equinix-1).
+    second = plan.circuits[1] if len(plan.circuits) > 1 else None
+    second_asn: pulumi.Input[int] | None = None
+    if second is not None:
+        if spec.exchange.second_equinix_asn is not None:
+            second_asn = second.peer_asn
+        else:
+            second_asn = equinix.fabric.get_metro_output(
+                metro_code=second.metro, opts=pulumi.InvokeOutputOptions(provider=equinix_provider)).equinix_asn
+    asn_of_router: dict[str, pulumi.Input[int]] = {}
+    for r in plan.routers:
+        asn_of_router[r.name] = second_asn if second_asn is not None and second is not None and \
+            r.name in second.routers else fcr_asn
 
     provisioned = state == PROVISIONED
+    second_provisioned = second is not None and second_state == PROVISIONED
     next_steps: list[str] = []
-    if not provisioned:
-        message = (f"ExpressRoute circuit {azure_names(spec.stack)['circuit']} is "
-                   f"{state or 'not created yet'}, not Provisioned: this run creates the circuit, the hub, the "
+    for which, current, ready in (("circuit", state, provisioned),
+                                  *((("circuit2", second_state, second_provisioned),) if second else ())):
+        if ready:
+            continue
+        name = azure_names(spec.stack)[which]
+        message = (f"ExpressRoute circuit {name} is "
+                   f"{current or 'not created yet'}, not Provisioned: this run creates the circuit, the hub, the "
                    "gateway and the Equinix connections (which make Equinix provision the circuit) but not the "
                    "private peering, the gateway connection or the FCR's Azure BGP sessions. Run `pulumi up` "
                    "again once the circuit shows Provisioned (`az network express-route show -g "
-                   f"{spec.azure.resource_group} -n {azure_names(spec.stack)['circuit']} --query "
+                   f"{spec.azure.resource_group} -n {name} --query "
                    "serviceProviderProvisioningState`).")
         pulumi.log.warn(message)
         next_steps.append(message)
@@ -174,7 +219,15 @@ def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, 
         peering=PrivatePeeringArgs(
             primary_prefix=str(plan.azure.primary), secondary_prefix=str(plan.azure.secondary),
             vlan=plan.azure.vlan, peer_asn=fcr_asn, shared_key=azure_key) if provisioned else None,
-        tags=tags), opts=pulumi.ResourceOptions(provider=azure_provider))
+        tags=tags, second_circuit=None if second is None or az.second_circuit is None else SecondCircuitArgs(
+            circuit_name=azure_names(spec.stack)["circuit2"], connection_name=azure_names(spec.stack)["connection2"],
+            peering_location=az.second_circuit.peering_location, tier=az.second_circuit.tier,
+            family=az.second_circuit.family,
+            peering=PrivatePeeringArgs(
+                primary_prefix=str(second.primary), secondary_prefix=str(second.secondary), vlan=second.vlan,
+                peer_asn=second_asn if second_asn is not None else second.peer_asn,
+                shared_key=keys[second.key_id]) if second_provisioned else None)),
+        opts=pulumi.ResourceOptions(provider=azure_provider))
 
     ex = spec.exchange
     cr = CloudRouter("exchange", CloudRouterArgs(
@@ -182,11 +235,19 @@ def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, 
         package=ex.package, bandwidth_mbps=ex.bandwidth_mbps,
         routers=[RouterArgs(r.name, r.metro) for r in plan.routers],
         aws_account_id=spec.aws.account_id, aws_seller_region=spec.aws_region,
-        aws_connections=[AwsConnectionArgs(r.name, r.aws_connection) for r in plan.routers],
+        # By router name, like the ExpressRoute pair: the first is the PRIMARY of the AWS redundancy
+        # group, so reordering the routers in the stack file never swaps the pair's roles.
+        aws_connections=[AwsConnectionArgs(r.name, r.aws_connection)
+                         for r in sorted(plan.routers, key=lambda r: r.name)],
         azure_service_key=er.service_key,
         azure_connections=[AzureConnectionArgs(plan.azure.primary_router, plan.azure.primary_connection, "PRIMARY"),
                            AzureConnectionArgs(plan.azure.secondary_router, plan.azure.secondary_connection,
-                                               "SECONDARY")],
+                                               "SECONDARY"),
+                           *(AzureConnectionArgs(c.primary_router, c.primary_connection, "PRIMARY", c.circuit)
+                             for c in plan.circuits[1:]),
+                           *(AzureConnectionArgs(c.secondary_router, c.secondary_connection, "SECONDARY", c.circuit)
+                             for c in plan.circuits[1:])],
+        second_azure_service_key=er.second_service_key,
         aws_prefixes=[str(p) for p in plan.aws_prefixes], azure_prefixes=[str(p) for p in plan.azure_prefixes],
         filter_prefix=spec.stack),
         opts=pulumi.ResourceOptions(provider=equinix_provider))
@@ -206,8 +267,11 @@ def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, 
     else:
         cn = spec.aws.core_network
         assert cn is not None
-        wan = CloudWan("backbone", CloudWanArgs(list(cn.asn_ranges), list(cn.edge_locations), spec.aws_region,
-                                                spec.aws.account_id, vpcs, azure_prefixes, tags), opts=aws_opts)
+        # A retiring location stays in the policy while the attachment moves off it (two runs; the
+        # core network refuses a policy that would orphan an attachment: docs/runbook-network.md).
+        wan = CloudWan("backbone", CloudWanArgs(list(cn.asn_ranges), [*cn.edge_locations, *cn.retiring_edge_locations],
+                                                spec.aws_region, spec.aws.account_id, vpcs, azure_prefixes, tags),
+                       opts=aws_opts)
         target = CloudWanTarget(wan.core_network_id, list(cn.edge_locations))
         backbone_out["coreNetworkId"] = wan.core_network_id
     dx = DirectConnect("directconnect", DirectConnectArgs(
@@ -215,7 +279,7 @@ def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, 
         gateway_name=short_name(f"{spec.stack}-bridge-dxgw", 100),
         links=[TransitVifArgs(
             router=link.router, hosted_connection_id=cr.hosted_connections[link.equinix_connection][0],
-            vlan=cr.hosted_connections[link.equinix_connection][1], fcr_asn=fcr_asn,
+            vlan=cr.hosted_connections[link.equinix_connection][1], fcr_asn=asn_of_router[link.router],
             amazon_address=str(link.amazon_address), customer_address=str(link.customer_address),
             auth_key=keys[plan.session(f"{link.router}/aws").key.id], vif_name=link.vif_name)
             for link in plan.aws_links],
@@ -223,9 +287,10 @@ def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, 
 
     routing = []
     for s in plan.sessions:
-        if s.kind == "azure" and er.peering is None:
+        peering = (er.second_peering if second is not None and s.router in second.routers else er.peering)
+        if s.kind == "azure" and peering is None:
             continue  # the readiness gate: after the private peering, next run
-        cloud_side: list[pulumi.Resource] = [dx.vifs[s.router]] if s.kind == "aws" else [er.peering]  # type: ignore[list-item]
+        cloud_side: list[pulumi.Resource] = [dx.vifs[s.router]] if s.kind == "aws" else [peering]  # type: ignore[list-item]
         suffix = "aws" if s.kind == "aws" else ("er-pri" if s.priority == "primary" else "er-sec")
         routing.append(SessionRoutingArgs(
             connection=s.equinix_connection,
@@ -236,6 +301,7 @@ def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, 
             depends_on=cloud_side))
     cr.add_routing(routing)
 
+    alarms = build_alarms(spec, plan, dx, cr, er, tags, aws_provider, azure_provider, equinix_provider)
     sessions = [_session_out(s, dx.vlans.get(s.router) if s.kind == "aws" else s.vlan) for s in plan.sessions]
     outputs: dict[str, Any] = {
         "kind": "bridge",
@@ -266,6 +332,13 @@ def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, 
         },
         "nextSteps": next_steps,
     }
+    if second is not None:
+        outputs.update(secondExpressRouteCircuitId=er.second_circuit_id,
+                       secondExpressRouteServiceKey=er.second_service_key,
+                       secondCircuitProvisioned=second_provisioned, secondFcrAsn=second_asn)
+    if alarms is not None:
+        outputs["alarms"] = {"snsTopicArn": alarms.topic_arn, "actionGroupId": alarms.action_group_id,
+                             "equinixStreamId": alarms.stream_id, "names": alarms.alarm_names}
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs

@@ -49,8 +49,9 @@ def build_customer(spec: CustomerSpec, bridge: BridgeSpec, plan: CustomerPlan | 
     endpoints = []
     for ep in plan.endpoints:
         vpc = vpcs[ep.vpc] if ep.vpc else None
+        # Named after the endpoint's first name (renamedFrom): a rename keeps every cloud resource.
         endpoints.append(EndpointArgs(
-            name=ep.name, platform=ep.platform, kind=ep.kind, service=ep.service,
+            name=ep.identity or ep.name, platform=ep.platform, kind=ep.kind, service=ep.service,
             records=[RecordArgs(r.name, r.zone, r.target) for r in ep.records], ports=list(ep.ports),
             group_ids=list(ep.group_ids), request_message=ep.request_message,
             allowed_cidrs=[str(c) for c in ep.allowed_cidrs], vpc_id=vpc.vpc_id if vpc else None,
@@ -71,17 +72,20 @@ def build_customer(spec: CustomerSpec, bridge: BridgeSpec, plan: CustomerPlan | 
         vpc_ids=[v.vpc_id for v in bridge.aws.vpcs], region=bridge.aws_region, tags=tags),
         opts=pulumi.ResourceOptions(providers={"aws": aws_provider, "azure-native": azure_provider}))
 
+    # The component's endpoints are keyed by their cloud name; the outputs by the name in the file.
     by_name = {e.name: e for e in plan.endpoints}
+    built = {e.name: pe.endpoints[e.identity or e.name] for e in plan.endpoints}
     endpoint_out: dict[str, dict[str, Any]] = {
         name: {"endpointId": out.endpoint_id, "address": out.address, "connectionName": out.connection_name,
                "hostnames": list(by_name[name].hostnames),
                **({"browserAuthEndpointId": out.browser_auth.endpoint_id,
                    "browserAuthAddress": out.browser_auth.address,
                    "browserAuthConnectionName": out.browser_auth.connection_name} if out.browser_auth else {})}
-        for name, out in pe.endpoints.items()}
+        for name, out in built.items()}
+
     def endpoint_ids(name: str) -> dict[str, Any]:
         ep = by_name[name]
-        out = pe.endpoints[name]
+        out = built[name]
         vpc = vpcs[ep.vpc] if ep.vpc else None
         auth = {"browserAuthEndpointId": out.browser_auth.endpoint_id,
                 "browserAuthAddress": out.browser_auth.address} if out.browser_auth else {}
@@ -90,7 +94,7 @@ def build_customer(spec: CustomerSpec, bridge: BridgeSpec, plan: CustomerPlan | 
                 "vpcId": vpc.vpc_id if vpc else "", "region": bridge.aws_region,
                 "subscriptionId": bridge.azure_subscription_id, **auth}
 
-    ids: pulumi.Output[Any] = pulumi.Output.from_input({name: endpoint_ids(name) for name in pe.endpoints})
+    ids: pulumi.Output[Any] = pulumi.Output.from_input({name: endpoint_ids(name) for name in built})
 
     def render_handoff(values: dict[str, dict[str, str]]) -> str:
         return handoff_text(list(plan.endpoints), values, stack=spec.stack, customer=spec.id,

@@ -15,12 +15,12 @@ placeholder naming the stack output that holds it. ``ids`` may hold, per endpoin
 * ``privateIp`` (Azure) / ``address`` (any cloud): what the hostnames resolve to;
 * ``vpcId``, ``subscriptionId``, ``region``: the SaaS side's ids, known from the bridge stack.
 
-Sources: Snowflake SYSTEM$AUTHORIZE_PRIVATELINK (azure.md §5.2, aws.md §5.2); Azure Databricks
-front-end Private Link approval and its prerequisites (azure.md §5.3); Databricks on AWS front-end
-Private Link: VPC endpoint registration and private access settings (aws.md §5.3); AWS endpoint
-services: allowed principals and connection acceptance (aws.md §5.1, §5.5); Redshift-managed
-endpoints need the owner's authorization first (aws.md §5.4); Starburst and other Private Link
-services are approved by their owner (azure.md §5.4, aws.md §5.5).
+Sources: Snowflake SYSTEM$AUTHORIZE_PRIVATELINK (docs/sources.md#azure-5-2, docs/sources.md#aws-5-2); Azure Databricks
+front-end Private Link approval and its prerequisites (docs/sources.md#azure-5-3); Databricks on AWS front-end
+Private Link: VPC endpoint registration and private access settings (docs/sources.md#aws-5-3); AWS endpoint
+services: allowed principals and connection acceptance (docs/sources.md#aws-5-1, #aws-5-5); Redshift-managed
+endpoints need the owner's authorization first (docs/sources.md#aws-5-4); Starburst and other Private Link
+services are approved by their owner (docs/sources.md#azure-5-4, docs/sources.md#aws-5-5).
 """
 
 from __future__ import annotations
@@ -301,3 +301,20 @@ def handoff_markdown(endpoints: list[EndpointPlan], ids: Mapping[str, Mapping[st
             if step.command:
                 lines += ["", "  ```", *(f"  {line}" for line in step.command.splitlines()), "  ```", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def handoff_json(endpoints: list[EndpointPlan], ids: Mapping[str, Mapping[str, str]], *, stack: str,
+                 customer: str, aws_account: str) -> dict[str, object]:
+    """The same hand-off as data (``bridgectl customer handoff --json``): ``{"stack", "customer",
+    "awsAccount", "needsOutputs", "endpoints": [{"name", "platform", "cloud", "service", "hostnames",
+    "steps": [{"who", "when", "text", "command"}]}]}``."""
+    return {
+        "stack": stack, "customer": customer, "awsAccount": aws_account,
+        "needsOutputs": _needs_outputs(endpoints, ids),
+        "endpoints": [{
+            "name": ep.name, "platform": ep.platform, "cloud": ep.cloud, "service": ep.service or ep.cluster,
+            "hostnames": list(ep.hostnames),
+            "steps": [{"who": s.who, "when": s.when, "text": s.text, "command": s.command or None}
+                      for s in handoff_steps(ep, ids.get(ep.name, {}), stack=stack, aws_account=aws_account)],
+        } for ep in endpoints],
+    }

@@ -11,6 +11,8 @@ from typing import Any
 
 from .fields import Secret, object_schema
 from .spec import (
+    ALARM_SINK_KEY,
+    ALARMS_KEY,
     BGP_KEYS_KEY,
     BRIDGE_SECTIONS,
     CUSTOMER_KEY,
@@ -18,6 +20,7 @@ from .spec import (
     PROVIDER_KEYS,
     SECRET_CONFIG_KEYS,
     TAGS_KEY,
+    AlarmsSpec,
     _CustomerBody,
 )
 
@@ -41,6 +44,9 @@ def stack_schema() -> dict[str, Any]:
                                   "description": "BGP MD5 keys you supply, by session id (<router>-aws, azure); "
                                                  "set each with `pulumi config set --secret --path`. "
                                                  "Sessions without one get a generated key."}
+    bridge_props[ALARMS_KEY] = object_schema(AlarmsSpec)
+    bridge_props[ALARM_SINK_KEY] = {**Secret().schema(), "description": "URI of bridge:alarms.equinixSink; set it "
+                                    "with `pulumi config set --secret bridge:alarmSinkUri <uri>`."}
     customer_props, _ = _provider_props(False)
     customer_props[CUSTOMER_KEY] = object_schema(_CustomerBody)
     customer_props[TAGS_KEY] = bridge_props[TAGS_KEY]

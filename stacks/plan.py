@@ -7,12 +7,13 @@ imports Pulumi.
 Conventions (with their sources):
 
 * Transit VIFs: one /30 per router from ``awsLinkPool``; AWS takes the first usable address (.1),
-  the FCR, as the Direct Connect "customer", the second (.2) (equinix.md §3 "Addressing
+  the FCR, as the Direct Connect "customer", the second (.2) (docs/sources.md#equinix-3 "Addressing
   conventions"; Terraform-Projects-Vipin/FCR-2-AWS tfvars).
-* ExpressRoute private peering: two /30s (one /29) from ``azureLinkPool``, primary then secondary;
+* ExpressRoute private peering: two /30s (one /29) per circuit from ``azureLinkPool``, primary then
+  secondary, the first /29 for ``bridge:azure.circuit`` and the next for ``secondCircuit``;
   on each the provider side (the FCR) takes the first usable address, Microsoft the second
-  (MicrosoftDocs expressroute-routing.md; azure.md §2 "Address rules"). The router whose name sorts
-  first carries the primary.
+  (MicrosoftDocs expressroute-routing.md; docs/sources.md#azure-2 "Address rules"). Of the routers of a
+  circuit (those in its metro), the one whose name sorts first carries the primary.
 * Allocation is stable: a router's /30 slot derives from its name (or an explicit ``linkSlot``),
   never from its position, so adding, removing or reordering routers, VPCs or prefixes never
   renumbers an existing link.
@@ -31,12 +32,17 @@ from .spec import (
     AZURE_SESSION_KEY_ID,
     BGP_KEYS_KEY,
     PLATFORM_PROFILES,
+    SECOND_AZURE_SESSION_KEY_ID,
     BridgeSpec,
     CustomerSpec,
+    SinglePoint,
     aws_session_key_id,
+    circuits_of,
     endpoint_dns,
     hub_subnets,
+    router_circuits,
     router_link_slot,
+    single_points,
 )
 
 IPv4Network = ipaddress.IPv4Network
@@ -150,6 +156,21 @@ class AzurePeering:
     secondary_router: str
     primary_connection: str
     secondary_connection: str
+    #: 0 for bridge:azure.circuit, 1 for bridge:azure.secondCircuit
+    circuit: int = 0
+    peering_location: str = ""
+    metro: str = ""
+    tier: str = ""
+    key_id: str = AZURE_SESSION_KEY_ID
+
+    @property
+    def label(self) -> str:
+        """How docs, tables and the twin name the circuit: ``circuit`` or ``secondCircuit``."""
+        return "circuit" if self.circuit == 0 else "secondCircuit"
+
+    @property
+    def routers(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((self.primary_router, self.secondary_router)))
 
 
 @dataclass(frozen=True)
@@ -210,9 +231,18 @@ class BridgePlan:
     vpc_routes: tuple[VpcRoute, ...]
     bfd: Bfd
     notes: tuple[str, ...] = field(default=())
+    #: every ExpressRoute circuit; the first is ``azure``
+    circuits: tuple[AzurePeering, ...] = ()
+    #: the parts whose loss alone cuts AWS from Azure (stacks.spec.single_points)
+    single_points: tuple[SinglePoint, ...] = ()
+    #: the FCR ASN of each metro, in the order of the circuits
+    metro_asns: tuple[tuple[str, int], ...] = ()
 
     def session(self, session_id: str) -> BgpSession:
         return next(s for s in self.sessions if s.id == session_id)
+
+    def circuit_of(self, router: str) -> AzurePeering:
+        return next(c for c in self.circuits if router in c.routers)
 
 
 def _fcr_asn(spec: BridgeSpec) -> tuple[int, Literal["config", "stand-in"]]:
@@ -228,9 +258,9 @@ def _fcr_asn(spec: BridgeSpec) -> tuple[int, Literal["config", "stand-in"]]:
 def _key(spec: BridgeSpec, key_id: str, kind: Literal["aws", "azure"]) -> KeyRef:
     source: Literal["generated", "config"] = "config" if key_id in spec.bgp_auth_keys else "generated"
     if kind == "aws":
-        # DX authKey: 6-80 characters (aws.md Q23).
+        # DX authKey: 6-80 characters (docs/sources.md#aws-q23).
         return KeyRef(key_id, source, L.AWS_MD5_LEN[0], L.AWS_MD5_LEN[1], False)
-    # ExpressRoute shared key: at most 25 characters, no special characters (azure.md §4 rule 7);
+    # ExpressRoute shared key: at most 25 characters, no special characters (docs/sources.md#azure-4-rule-7);
     # it is also the FCR's key on both Azure sessions, so both rules apply.
     return KeyRef(key_id, source, L.AWS_MD5_LEN[0], L.AZURE_MD5_MAX_LEN, True)
 
@@ -258,19 +288,33 @@ def plan_bridge(spec: BridgeSpec) -> BridgePlan:
     tier_limit = L.AZURE_MAX_PREFIXES_BY_TIER[az.circuit.tier]
 
     routers = list(ex.routers)
-    # The router whose name sorts first takes the primary ExpressRoute link, the other the secondary:
-    # a choice by name, not by list position, so reordering the routers never moves a link (and its
-    # Equinix connection) to the other router. A single router carries both.
-    by_name = sorted(routers, key=lambda r: r.name)
-    primary_router = by_name[0].name
-    secondary_router = by_name[-1].name
+    circuit_specs = circuits_of(az)
+    owner = router_circuits(routers, circuit_specs)
+    # The FCR ASN is per metro (docs/sources.md#equinix-1): the first circuit's metro has
+    # bridge:exchange.equinixAsn (or the stand-in), the second's secondEquinixAsn (or a stand-in below it).
+    asn_of_circuit = [fcr_asn]
+    if len(circuit_specs) > 1:
+        second_asn = ex.second_equinix_asn
+        if second_asn is None:
+            used = {aws.direct_connect_gateway_asn, aws.transit_gateway_asn, fcr_asn}
+            second_asn = STAND_IN_FCR_ASN - 1
+            while second_asn in used:
+                second_asn -= 1
+        asn_of_circuit.append(second_asn)
+    # The router whose name sorts first takes the primary ExpressRoute link of its circuit, the other the
+    # secondary: a choice by name, not by list position, so reordering the routers never moves a link (and
+    # its Equinix connection) to the other router. A single router carries both.
+    carriers = [sorted((r for r in routers if owner[r.name] == n), key=lambda r: r.name)
+                for n in range(len(circuit_specs))]
     router_plans = []
     aws_links = []
     sessions: list[BgpSession] = []
     for r in routers:
+        n = owner[r.name]
+        mine = carriers[n]
         aws_conn, er_pri, er_sec = connection_names(spec.stack, r.name)
-        azure_conns = tuple(name for name, owner in ((er_pri, primary_router), (er_sec, secondary_router))
-                            if owner == r.name)
+        azure_conns = tuple(name for name, who in ((er_pri, mine[0].name), (er_sec, mine[-1].name))
+                            if who == r.name)
         router_plans.append(RouterPlan(r.name, r.metro, aws_conn, azure_conns))
         slot = router_link_slot(r, ad.aws_link_pool)
         net = IPv4Network((int(ad.aws_link_pool.network_address) + 4 * slot, 30))
@@ -280,7 +324,7 @@ def plan_bridge(spec: BridgeSpec) -> BridgePlan:
         aws_links.append(AwsLink(r.name, slot, net, amazon, customer, aws_conn, vif_name))
         sessions.append(BgpSession(
             id=f"{r.name}/aws", kind="aws", router=r.name,
-            fcr=Peer(r.name, "fcr", fcr_asn, customer),
+            fcr=Peer(r.name, "fcr", asn_of_circuit[n], customer),
             cloud=Peer(f"aws-dx-{r.name}", "aws", aws.direct_connect_gateway_asn, amazon),
             link=net, vlan=None, vlan_source="assigned by Equinix on the hosted connection (read from AWS)",
             key=_key(spec, aws_session_key_id(r.name), "aws"), bfd=bfd,
@@ -290,46 +334,63 @@ def plan_bridge(spec: BridgeSpec) -> BridgePlan:
             over_limit="AWS puts the session idle (BGP down) above 100 routes",
             equinix_connection=aws_conn))
 
-    # One /29 (two /30s) for the private peering: the first of the pool. A bridge has one circuit.
-    pair = IPv4Network((ad.azure_link_pool.network_address, 29))
-    primary, secondary = pair.subnets(new_prefix=30)
-    _, er_pri, _ = connection_names(spec.stack, primary_router)
-    _, _, er_sec = connection_names(spec.stack, secondary_router)
-    azure = AzurePeering(primary, secondary, az.circuit.peering_vlan, fcr_asn, primary_router,
-                         secondary_router, er_pri, er_sec)
-    for priority, net, router, conn in (("primary", primary, primary_router, er_pri),
-                                        ("secondary", secondary, secondary_router, er_sec)):
-        sessions.append(BgpSession(
-            id=f"{router}/azure-{priority}", kind="azure", router=router,
-            fcr=Peer(router, "fcr", fcr_asn, IPv4Interface(f"{net.network_address + 1}/30")),
-            cloud=Peer(f"msee-{priority}", "microsoft", L.MICROSOFT_EDGE_ASN,
-                       IPv4Interface(f"{net.network_address + 2}/30")),
-            link=net, vlan=az.circuit.peering_vlan, vlan_source="bridge:azure.circuit.peeringVlan",
-            key=_key(spec, AZURE_SESSION_KEY_ID, "azure"), bfd=bfd,
-            timers=Timers(L.MICROSOFT_BGP_KEEPALIVE_S, L.MICROSOFT_BGP_HOLD_S),
-            fcr_advertises=aws_prefixes, cloud_advertises=azure_prefixes,
-            max_prefixes_from_fcr=tier_limit,
-            over_limit=f"Azure drops the session above {tier_limit} routes ({az.circuit.tier})",
-            equinix_connection=conn, priority=priority))  # type: ignore[arg-type]
+    # One /29 (two /30s) per circuit for its private peering: the first of the pool for the first
+    # circuit, the next for the second, so adding the second renumbers nothing.
+    circuits: list[AzurePeering] = []
+    for n, c in enumerate(circuit_specs):
+        pair = IPv4Network((int(ad.azure_link_pool.network_address) + 8 * n, 29))
+        primary, secondary = pair.subnets(new_prefix=30)
+        primary_router, secondary_router = carriers[n][0].name, carriers[n][-1].name
+        _, er_pri, _ = connection_names(spec.stack, primary_router)
+        _, _, er_sec = connection_names(spec.stack, secondary_router)
+        key_id = AZURE_SESSION_KEY_ID if n == 0 else SECOND_AZURE_SESSION_KEY_ID
+        circuit = AzurePeering(primary, secondary, c.peering_vlan, asn_of_circuit[n], primary_router,
+                               secondary_router, er_pri, er_sec, circuit=n, peering_location=c.peering_location,
+                               metro=carriers[n][0].metro, tier=c.tier, key_id=key_id)
+        circuits.append(circuit)
+        c_limit = L.AZURE_MAX_PREFIXES_BY_TIER[c.tier]
+        # The first circuit's Microsoft edges keep their names; the second's are numbered.
+        edge = "msee" if n == 0 else f"msee{n + 1}"
+        vlan_source = "bridge:azure.circuit.peeringVlan" if n == 0 else "bridge:azure.secondCircuit.peeringVlan"
+        for priority, net, router, conn in (("primary", primary, primary_router, er_pri),
+                                            ("secondary", secondary, secondary_router, er_sec)):
+            sessions.append(BgpSession(
+                id=f"{router}/azure-{priority}", kind="azure", router=router,
+                fcr=Peer(router, "fcr", asn_of_circuit[n], IPv4Interface(f"{net.network_address + 1}/30")),
+                cloud=Peer(f"{edge}-{priority}", "microsoft", L.MICROSOFT_EDGE_ASN,
+                           IPv4Interface(f"{net.network_address + 2}/30")),
+                link=net, vlan=c.peering_vlan, vlan_source=vlan_source,
+                key=_key(spec, key_id, "azure"), bfd=bfd,
+                timers=Timers(L.MICROSOFT_BGP_KEEPALIVE_S, L.MICROSOFT_BGP_HOLD_S),
+                fcr_advertises=aws_prefixes, cloud_advertises=azure_prefixes,
+                max_prefixes_from_fcr=c_limit,
+                over_limit=f"Azure drops the session above {c_limit} routes ({c.tier})",
+                equinix_connection=conn, priority=priority))  # type: ignore[arg-type]
+    azure = circuits[0]
 
     budgets = [
         Budget("azure-to-aws", len(azure_prefixes), L.AWS_MAX_PREFIXES_PER_TRANSIT_VIF,
-               "Azure prefixes into AWS per transit VIF session", "AWS DX quotas (aws.md Q1)"),
+               "Azure prefixes into AWS per transit VIF session", L.AWS_DX_QUOTAS_URL),
         Budget("aws-to-azure", len(aws_prefixes), tier_limit,
                f"AWS prefixes into Azure private peering ({az.circuit.tier})",
-               "ExpressRoute limits (azure.md §4 rule 8)"),
+               L.EXPRESSROUTE_LIMITS_URL),
         Budget("gateway-learned", len(aws_prefixes), L.GATEWAY_MAX_LEARNED_ROUTES[az.gateway_sku],
-               f"routes the {az.gateway_sku} gateway learns", "ER gateway performance (azure.md §3.4)"),
+               f"routes the {az.gateway_sku} gateway learns", L.EXPRESSROUTE_GATEWAY_PERFORMANCE_URL),
         Budget("gateway-advertised", len(azure_prefixes), L.AZURE_MAX_PREFIXES_TO_ONPREM,
-               "VNet prefixes the gateway advertises", "ExpressRoute limits (azure.md §4 rule 10)"),
+               "VNet prefixes the gateway advertises", L.EXPRESSROUTE_LIMITS_URL),
     ]
     if aws.backbone == "transit-gateway":
         budgets.insert(2, Budget("dxgw-allowed", len(aws_prefixes), L.AWS_MAX_ALLOWED_PREFIXES_PER_ASSOCIATION,
-                                 "allowed prefixes on the DX gateway association", "AWS DX quotas (aws.md Q2)"))
+                                 "allowed prefixes on the DX gateway association", L.AWS_DX_QUOTAS_URL))
     pkg_limit = L.FCR_PACKAGE_MAX_IPV4_ROUTES.get(ex.package)
+    if len(circuits) > 1 and circuits[1].tier != az.circuit.tier:
+        second_limit = L.AZURE_MAX_PREFIXES_BY_TIER[circuits[1].tier]
+        budgets.insert(2, Budget("aws-to-azure-2", len(aws_prefixes), second_limit,
+                                 f"AWS prefixes into the second circuit's private peering ({circuits[1].tier})",
+                                 L.EXPRESSROUTE_LIMITS_URL))
     if pkg_limit:
         budgets.append(Budget("fcr-routes", len(aws_prefixes) + len(azure_prefixes), pkg_limit,
-                              f"IPv4 routes in the FCR {ex.package} package", "Equinix FCR API (equinix.md §1)"))
+                              f"IPv4 routes in the FCR {ex.package} package", L.EQUINIX_FCR_API_URL))
     vpc_routes = tuple(VpcRoute(v.name, rt, dest) for v in aws.vpcs for rt in v.route_table_ids
                        for dest in azure_prefixes)
     notes = []
@@ -339,13 +400,18 @@ def plan_bridge(spec: BridgeSpec) -> BridgePlan:
     if len(routers) == 1:
         notes.append(f"Single router {routers[0].name}: it carries both ExpressRoute links and the only "
                      "transit VIF; losing it cuts AWS from Azure.")
+    if len(circuits) > 1 and ex.second_equinix_asn is None:
+        notes.append(f"FCR ASN {circuits[1].peer_asn} of metro {circuits[1].metro} is a stand-in: set "
+                     "bridge:exchange.secondEquinixAsn to pin it.")
+    spofs = tuple(single_points(tuple(routers), circuit_specs))
     return BridgePlan(
         stack=spec.stack, backbone=aws.backbone, aws_region=spec.aws_region, azure_location=spec.azure_location,
         fcr_asn=fcr_asn, fcr_asn_source=asn_source, dxgw_asn=aws.direct_connect_gateway_asn,
         tgw_asn=aws.transit_gateway_asn if aws.backbone == "transit-gateway" else None,
         routers=tuple(router_plans), aws_links=tuple(aws_links), azure=azure, hub=hub,
         sessions=tuple(sessions), aws_prefixes=aws_prefixes, azure_prefixes=azure_prefixes,
-        budgets=tuple(budgets), vpc_routes=vpc_routes, bfd=bfd, notes=tuple(notes))
+        budgets=tuple(budgets), vpc_routes=vpc_routes, bfd=bfd, notes=tuple(notes), circuits=tuple(circuits),
+        single_points=spofs, metro_asns=tuple((c.metro, c.peer_asn) for c in circuits))
 
 
 # --- customer plan ------------------------------------------------------------------------------
@@ -376,6 +442,9 @@ class EndpointPlan:
     #: Azure Databricks: the region whose browser-authentication name this endpoint publishes, through
     #: a second private endpoint to the workspace's browser_authentication sub-resource
     browser_auth_region: str | None = None
+    #: the name its cloud resources carry: the first name of a renamed endpoint (renamedFrom), else
+    #: its name; a rename changes nothing in the cloud
+    identity: str = ""
 
     @property
     def zones(self) -> tuple[str, ...]:
@@ -413,8 +482,9 @@ def plan_customer(spec: CustomerSpec, bridge: BridgeSpec) -> CustomerPlan:
             kind = "redshift-endpoint"
         else:
             kind = "aws-interface-endpoint"
-        # Azure caps a private endpoint's request message at 140 characters (azure.md §4 rule 24).
-        what = ep.name if ep.name == ep.platform else f"{ep.name}, {ep.platform}"
+        # Azure caps a private endpoint's request message at 140 characters (docs/sources.md#azure-4-rule-24).
+        identity = ep.renamed_from or ep.name
+        what = identity if identity == ep.platform else f"{identity}, {ep.platform}"
         message = f"{spec.bridge_stack} bridge: private access for {spec.id} ({what})"[:140]
         records = endpoint_dns(ep, bridge.azure_location)
         endpoints.append(EndpointPlan(
@@ -424,6 +494,7 @@ def plan_customer(spec: CustomerSpec, bridge: BridgeSpec) -> CustomerPlan:
             group_ids=profile.group_ids, vpc=(ep.vpc or default_vpc) if ep.cloud == "aws" else None,
             allowed_cidrs=saas_cidrs, request_message=message, cluster=ep.cluster,
             owner_account=ep.owner_account, records=records,
-            browser_auth_region=(ep.workspace_region or bridge.azure_location) if ep.browser_authentication else None))
+            browser_auth_region=(ep.workspace_region or bridge.azure_location) if ep.browser_authentication else None,
+            identity=identity))
     zones = tuple(dict.fromkeys(z for e in endpoints for z in e.zones))
     return CustomerPlan(spec.stack, spec.id, spec.bridge_stack, tuple(endpoints), zones)

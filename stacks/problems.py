@@ -26,6 +26,9 @@ def render_value(value: Any) -> str:
     """The value as a user wrote it, short enough for one line."""
     if value is MISSING:
         return "(missing)"
+    written = getattr(value, "written", None)  # a scalar the file spells otherwise (stacks.loader.WrittenInt)
+    if isinstance(written, str):
+        return written
     if isinstance(value, dict) and set(value) == {"secure"}:
         return "[secret]"
     if isinstance(value, str):
@@ -56,6 +59,13 @@ class Problem:
             text += f" (fix: {self.fix})"
         # One problem, one line: a key or a parser message may hold line breaks of its own.
         return text.replace("\r", "\\r").replace("\n", "\\n")
+
+    def as_json(self, source: str = "") -> dict[str, Any]:
+        """The problem for ``--json``: ``{"severity", "file", "path", "value", "reason", "fix"}``; the
+        value as the message shows it (as written), null when the key is absent."""
+        return {"severity": self.severity.value, "file": source or None, "path": self.path,
+                "value": None if self.value is MISSING else render_value(self.value), "reason": self.reason,
+                "fix": self.fix or None}
 
 
 class Problems:

@@ -55,44 +55,44 @@ NS = f"{PROJECT}:"
 
 # --- formats ------------------------------------------------------------------------------------
 
-# Azure subscription ids and Equinix Fabric project ids (`project_id`, equinix.md §1) are UUIDs.
+# Azure subscription ids and Equinix Fabric project ids (`project_id`, docs/sources.md#equinix-1) are UUIDs.
 UUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 # AWS resource ids: a prefix and 8 or 17 lowercase hex digits (the short form predates 2018); the
-# transit gateway attachment and the VPC routes take them as given (aws.md §1.1).
+# transit gateway attachment and the VPC routes take them as given (docs/sources.md#aws-1).
 VPC_ID_RE = r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})"
 SUBNET_ID_RE = r"subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})"
 RTB_ID_RE = r"rtb-(?:[0-9a-f]{8}|[0-9a-f]{17})"
 # The AWS account id is 12 digits; Equinix passes it as the hosted connection's authentication key
-# (aws.md §3.2), so it is quoted to keep leading zeros.
+# (docs/sources.md#aws-3), so it is quoted to keep leading zeros.
 ACCOUNT_ID_RE = r"\d{12}"
 AWS_REGION_RE = r"[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d"
 AZURE_LOCATION_RE = r"[a-z]+[a-z0-9]*"
 # Names the bridge puts into resource names (VPCs, endpoints, customer ids): DNS-label-like, so they
 # fit every provider's naming rules.
 NAME_RE = r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?"
-# Fabric metro codes are two capital letters: SV, DC, NY (equinix.md §0, `metro_code`).
+# Fabric metro codes are two capital letters: SV, DC, NY (docs/sources.md#equinix-0, `metro_code`).
 METRO_RE = r"[A-Z]{2}"
 EMAIL_RE = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 # Azure resource group names: 1-90 of letters, digits, _ - . ( ), not ending in a period.
 RESOURCE_GROUP_RE = r"[-\w.()]{0,89}[-\w()]"
-# DNS labels (RFC 1123): private zone records take the hostnames as written (azure.md §5.1, §6).
+# DNS labels (RFC 1123): private zone records take the hostnames as written (docs/sources.md#azure-5-1, #azure-6).
 HOSTNAME_LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-# A VPC endpoint service name, com.amazonaws.vpce.<region>.vpce-svc-<17 hex> (aws.md §5.1-5.2).
+# A VPC endpoint service name, com.amazonaws.vpce.<region>.vpce-svc-<17 hex> (docs/sources.md#aws-5-1, #aws-5-2).
 VPCE_SERVICE_RE = r"com\.amazonaws\.vpce\.([a-z]{2}(?:-gov)?-[a-z]+-\d)\.vpce-svc-[0-9a-f]{17}"
 # An Azure Private Link service alias, <prefix>.<guid>.<region>.azure.privatelinkservice; the azurerm
 # provider knows an alias by its suffix alone, and Snowflake's examples show one without the GUID
-# (azure.md §5.1, §5.2), so the GUID is optional.
+# (docs/sources.md#azure-5-1, #azure-5-2), so the GUID is optional.
 PLS_ALIAS_RE = r"[A-Za-z0-9-]{1,80}(?:\.[0-9a-fA-F-]{36})?\.[a-z0-9-]+\.azure\.privatelinkservice"
 PLS_ID_RE = (rf"/subscriptions/{UUID_RE}/resourceGroups/[-\w.()]+/providers/"
              r"Microsoft\.Network/privateLinkServices/[-\w.]+")
 DATABRICKS_WS_RE = (rf"/subscriptions/{UUID_RE}/resourceGroups/[-\w.()]+/providers/"
                     r"Microsoft\.Databricks/workspaces/[-\w.]+")
-# An Azure Databricks front-end private endpoint targets the workspace's resource id (azure.md §5.3).
-# A Redshift cluster identifier: lowercase, starting with a letter, at most 63 characters (aws.md §5.4).
+# An Azure Databricks front-end private endpoint targets the workspace's resource id (docs/sources.md#azure-5-3).
+# A Redshift cluster identifier: lowercase, starting with a letter, at most 63 characters (docs/sources.md#aws-5-4).
 REDSHIFT_CLUSTER_RE = r"[a-z][a-z0-9-]{0,62}"
 
 # Equinix ExpressRoute peering locations and the Fabric metro each sits in. Names are exact strings
-# in Azure (azure.md §1); a location not listed here is allowed with a warning.
+# in Azure (docs/sources.md#azure-1); a location not listed here is allowed with a warning.
 EQUINIX_PEERING_LOCATIONS: dict[str, str] = {
     "Amsterdam": "AM", "Atlanta": "AT", "Chicago": "CH", "Dallas": "DA", "Frankfurt": "FR",
     "Hong Kong": "HK", "London": "LD", "Los Angeles": "LA", "Melbourne": "ME", "New York": "NY",
@@ -100,6 +100,11 @@ EQUINIX_PEERING_LOCATIONS: dict[str, str] = {
     "Singapore": "SG", "Sydney": "SY", "Tokyo": "TY", "Toronto": "TR", "Washington DC": "DC",
     "Zurich": "ZH",
 }
+
+
+# A bridge has one ExpressRoute circuit, or two at two peering locations (Microsoft's "maximum
+# resiliency"; docs/sources.md#azure-7).
+MAX_CIRCUITS = 2
 
 
 def _check_account(value: str) -> str | None:
@@ -138,14 +143,21 @@ class CoreNetwork:
     """Cloud WAN core network settings (backbone: cloud-wan)."""
 
     asn_ranges: tuple[str, ...] = spec(
-        "asnRanges", ListOf(Str(pattern=r"\d+-\d+", pattern_reason="must be a range like 64600-64699"),
+        "asnRanges", ListOf(Str(pattern=r"\d+-\d+", pattern_reason="must be a range like 64700-64799"),
                             min_items=1),
-        "ASN ranges for the core network edges.", example='["64600-64699"]')
+        "ASN ranges for the core network edges.", example='["64700-64799"]')
     edge_locations: tuple[str, ...] = spec(
         "edgeLocations", ListOf(Str(pattern=AWS_REGION_RE, pattern_reason="is not an AWS region"),
                                 min_items=1, unique=True),
         "AWS regions with a core network edge; the Direct Connect gateway attaches to them.",
         example="[us-east-1]")
+    retiring_edge_locations: tuple[str, ...] = spec(
+        "retiringEdgeLocations", ListOf(Str(pattern=AWS_REGION_RE, pattern_reason="is not an AWS region"),
+                                        unique=True),
+        "Edge locations being removed: they stay in the core network policy while the attachments move off "
+        "them (AWS refuses a policy that orphans an attachment). Move a location here from edgeLocations, "
+        "deploy, then delete it here and deploy again (docs/runbook-network.md).", default=(),
+        example="[us-west-2]")
 
 
 @dataclass(frozen=True)
@@ -179,6 +191,14 @@ class AwsSpec:
         "The account's quota of VPCs associated with one Route 53 private hosted zone (300 unless raised); "
         "every customer zone is associated with every SaaS VPC.",
         default=L.ROUTE53_VPCS_PER_PRIVATE_ZONE, example=300)
+    # Each AWS endpoint of a customer is an interface VPC endpoint in a SaaS VPC; validation counts them
+    # per VPC across the customers (stacks.limits.AWS_INTERFACE_ENDPOINTS_PER_VPC).
+    interface_endpoints_per_vpc_quota: int = spec(
+        "interfaceEndpointsPerVpcQuota", Int(minimum=1, maximum=100_000),
+        "Interface VPC endpoints the customers of this bridge may create in each SaaS VPC: the account's "
+        "quota \"Interface and Gateway Load Balancer endpoints per VPC\" (50 unless raised) minus the "
+        "endpoints the VPC holds otherwise.",
+        default=L.AWS_INTERFACE_ENDPOINTS_PER_VPC, example=50)
 
 
 @dataclass(frozen=True)
@@ -227,14 +247,21 @@ class ExchangeSpec:
                                "Bandwidth of each connection and of the ExpressRoute circuit, in Mbps.",
                                example=1000)
     # One FCR, or two for redundancy: the circuit's primary and secondary connections come from them
-    # (equinix.md §2b).
-    routers: tuple[Router, ...] = spec("routers", ListOf(Obj(Router), min_items=1, max_items=2),
-                                       "One or two FCRs in one metro.")
+    # (docs/sources.md#equinix-2b). With bridge:azure.secondCircuit, one or two more in the second
+    # circuit's metro.
+    routers: tuple[Router, ...] = spec("routers", ListOf(Obj(Router), min_items=1, max_items=2 * MAX_CIRCUITS),
+                                       "One or two FCRs in the metro of each circuit.")
     bfd: BfdSpec = spec("bfd", Obj(BfdSpec), "BFD settings.", default=BfdSpec())
     equinix_asn: int | None = spec(
         "equinixAsn", Int(minimum=1, maximum=4294967294),
         "The metro's Equinix-registered FCR ASN (shown in the Fabric portal). When unset the program reads "
         "it from Equinix at deploy time, and the offline plan and the twin use a stand-in.", default=None)
+    # Equinix assigns the FCR ASN per metro (fabric.get_metro returns `equinixAsn` for a metro code;
+    # docs/sources.md#equinix-1), so a bridge in two metros has two.
+    second_equinix_asn: int | None = spec(
+        "secondEquinixAsn", Int(minimum=1, maximum=4294967294),
+        "With bridge:azure.secondCircuit: the Equinix-registered FCR ASN of the second circuit's metro. When "
+        "unset the program reads it from Equinix at deploy time.", default=None)
 
 
 @dataclass(frozen=True)
@@ -245,7 +272,7 @@ class CircuitSpec:
                                  "ExpressRoute peering location (exact Azure name).", example="Washington DC")
     tier: str = spec("tier", Enum(*L.CIRCUIT_TIERS), "Circuit tier.", example="Standard")
     family: str = spec("family", Enum(*L.CIRCUIT_FAMILIES), "Billing family.", example="MeteredData")
-    # 1-4094, the VLAN Equinix programs on the Azure-side connections (azure.md §2 "Other peering rules",
+    # 1-4094, the VLAN Equinix programs on the Azure-side connections (docs/sources.md#azure-2 "Other peering rules",
     # §4 rule 6).
     peering_vlan: int = spec("peeringVlan", Int(minimum=L.VLAN_RANGE[0], maximum=L.VLAN_RANGE[1]),
                              "VLAN of the Azure private peering.", example=300)
@@ -272,6 +299,11 @@ class AzureSpec:
         "gatewayPublicIp", Bool(),
         "Create a Standard public IP for the ExpressRoute gateway. Set false in regions where Azure "
         "assigns it itself (never change it after the gateway exists).", default=True)
+    second_circuit: CircuitSpec | None = spec(
+        "secondCircuit", Obj(CircuitSpec),
+        "A second ExpressRoute circuit, at another peering location: the routers in its metro carry it, and the "
+        "ExpressRoute gateway connects to both circuits (Microsoft's maximum resiliency). Adding it renumbers "
+        "nothing of the first circuit.", default=None)
 
 
 @dataclass(frozen=True)
@@ -283,6 +315,39 @@ class AddressingSpec:
     azure_link_pool: ipaddress.IPv4Network = spec("azureLinkPool", Cidr(min_prefix=16, max_prefix=29),
                                                   "Pool of /30 pairs for the ExpressRoute private peering.",
                                                   example="192.168.100.0/24")
+
+
+@dataclass(frozen=True)
+class EquinixSinkSpec:
+    """Where the Equinix Fabric stream delivers the bridge's events (Fabric has no e-mail sink)."""
+
+    type: str = spec("type", Enum("WEBHOOK", "SLACK", "TEAMS"),
+                     "Sink type of the Fabric stream subscription; its URI is the secret bridge:alarmSinkUri "
+                     "(it carries a token).", example="SLACK")
+
+
+@dataclass(frozen=True)
+class AlarmsSpec:
+    """The bridge's alarms on AWS, Azure and Equinix (components/alarms.py, docs/runbook-network.md)."""
+
+    enabled: bool = spec("enabled", Bool(), "Deploy the alarms with the bridge.", default=True)
+    emails: tuple[str, ...] = spec(
+        "emails", ListOf(Str(pattern=EMAIL_RE, pattern_reason="is not an email address"), unique=True),
+        "Who the SNS topic and the Azure action group e-mail; by default bridge:exchange.notificationEmails.",
+        default=(), example="[oncall@example.com]")
+    sns_topic_arn: str | None = spec(
+        "snsTopicArn", Str(pattern=r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}",
+                           pattern_reason="is not an SNS topic ARN"),
+        "An existing SNS topic for the CloudWatch alarms instead of the bridge's own.", default=None,
+        example="arn:aws:sns:us-east-1:111122223333:oncall")
+    action_group_id: str | None = spec(
+        "actionGroupId", Str(pattern=r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"
+                                     r"(?i:microsoft\.insights)/actionGroups/[^/]+",
+                             pattern_reason="is not an Azure action group id"),
+        "An existing Azure Monitor action group for the metric alerts instead of the bridge's own.", default=None)
+    equinix_sink: EquinixSinkSpec | None = spec(
+        "equinixSink", Obj(EquinixSinkSpec),
+        "Deliver the Fabric stream's events to this sink (a stream subscription).", default=None)
 
 
 # Tags go on AWS and Azure resources alike, so keys and values keep to the lengths and characters both
@@ -308,6 +373,7 @@ class BridgeSpec:
     bgp_auth_keys: Mapping[str, SecretRef]
     tags: Mapping[str, str]
     kind: Literal["bridge"] = "bridge"
+    alarms: AlarmsSpec = AlarmsSpec()
 
 
 # --- customer stack -------------------------------------------------------------------------------
@@ -326,10 +392,11 @@ class PlatformProfile:
     handoff: str = ""         # what the customer does on their side
 
 
-# Ports and domains: Snowflake (443 and 80 for OCSP; privatelink.snowflakecomputing.com) aws.md §5.2,
-# azure.md §5.2; Databricks front end (443; privatelink.azuredatabricks.net on Azure,
-# privatelink.cloud.databricks.com on AWS) aws.md §5.3, azure.md §5.3; Redshift 5439 aws.md §5.4;
-# Starburst (443; the customer's own zone) aws.md §5.5, azure.md §5.4. The bridge never holds a zone
+# Ports and domains: Snowflake (443 and 80 for OCSP; privatelink.snowflakecomputing.com) docs/sources.md#aws-5-2,
+# docs/sources.md#azure-5-2; Databricks front end (443; privatelink.azuredatabricks.net on Azure,
+# privatelink.cloud.databricks.com on AWS) docs/sources.md#aws-5-3, #azure-5-3; Redshift 5439
+# docs/sources.md#aws-5-4;
+# Starburst (443; the customer's own zone) docs/sources.md#aws-5-5, #azure-5-4. The bridge never holds a zone
 # for a whole domain: each name published in one gets a zone of its own (stacks/dns.py).
 PLATFORM_PROFILES: dict[tuple[str, str], PlatformProfile] = {
     ("snowflake", "azure"): PlatformProfile(SNOWFLAKE_DOMAIN, (443, 80)),
@@ -342,7 +409,7 @@ PLATFORM_PROFILES: dict[tuple[str, str], PlatformProfile] = {
 }
 
 #: The Azure Databricks sub-resource for single sign-on callbacks through Private Link (one per
-#: region, shared by the region's workspaces; azure.md §5.3).
+#: region, shared by the region's workspaces; docs/sources.md#azure-5-3).
 BROWSER_AUTH_GROUP_ID = "browser_authentication"
 
 
@@ -387,6 +454,11 @@ class EndpointSpec:
         Str(pattern=AZURE_LOCATION_RE, pattern_reason="is not an Azure location name such as eastus2"),
         "Databricks on Azure with browserAuthentication: the workspace's Azure region (default: the bridge's "
         "azure-native:location).", default=None, example="eastus2")
+    renamed_from: str | None = spec(
+        "renamedFrom", Str(pattern=NAME_RE, pattern_reason="must be 1-40 of a-z, 0-9 and -"),
+        "The name this endpoint was first deployed under, after a rename: its cloud resources keep that "
+        "name, so renaming changes nothing in the cloud (`bridgectl customer endpoint rename` sets it). "
+        "Keep it, unchanged, through later renames.", default=None, example="lakehouse")
 
 
 @dataclass(frozen=True)
@@ -437,16 +509,20 @@ BRIDGE_SECTIONS: dict[str, Obj] = {
 }
 TAGS_KEY = f"{NS}tags"
 BGP_KEYS_KEY = f"{NS}bgpAuthKeys"
+ALARMS_KEY = f"{NS}alarms"
+ALARM_SINK_KEY = f"{NS}alarmSinkUri"
 CUSTOMER_KEY = f"{NS}customer"
 OPTIONAL_BRIDGE_KEYS = {
     TAGS_KEY: MapOf(TAG_VALUE, key=TAG_KEY, value_fix="write the value as a string, e.g. `owner: netops`"),
     BGP_KEYS_KEY: MapOf(Secret(), key=Str(pattern=r"[A-Za-z0-9_-]{1,40}", pattern_reason="is not a BGP session id")),
+    ALARMS_KEY: Obj(AlarmsSpec),
+    ALARM_SINK_KEY: Secret(),
 }
 KNOWN_BRIDGE_KEYS = (*BRIDGE_SECTIONS, *OPTIONAL_BRIDGE_KEYS, CUSTOMER_KEY)
 
 # Provider credentials a stack file may carry: only ever as `secure:` values. The Equinix keys are
-# the provider's own config (equinix.md §0); secrets are set with `pulumi config set --secret`
-# (pulumi.md §4.2). The AWS and Azure Native keys are those providers' static credentials.
+# the provider's own config (docs/sources.md#equinix-0); secrets are set with `pulumi config set --secret`
+# (docs/sources.md#pulumi-4-2). The AWS and Azure Native keys are those providers' static credentials.
 SECRET_CONFIG_KEYS = ("equinix:clientSecret", "equinix:token", "aws:secretKey", "aws:token",
                       "azure-native:clientSecret")
 
@@ -474,22 +550,23 @@ def aws_session_key_id(router: str) -> str:
 
 
 AZURE_SESSION_KEY_ID = "azure"  # one shared key for both links of the private peering
+SECOND_AZURE_SESSION_KEY_ID = "azure-2"  # the second circuit's private peering
 
 
 # --- rules --------------------------------------------------------------------------------------
 
 
 def _asn_problems(asn: int, path: str, problems: Problems, *, amazon_side: bool) -> None:
-    # Amazon-side ranges: pulumi_aws docstrings (aws.md Q16).
+    # Amazon-side ranges: pulumi_aws docstrings (docs/sources.md#aws-q16).
     if amazon_side and not L.asn_in_ranges(asn, L.AMAZON_ASN_RANGES):
         problems.error(path, asn, "is outside the Amazon-side ranges 64512-65534 and 4200000000-4294967294",
                        "pick a private ASN such as 64512-65534")
         return
-    # Azure reserves 8074, 8075, 12076, 65515-65520 (expressroute-routing.md; azure.md §4 rule 1).
+    # Azure reserves 8074, 8075, 12076, 65515-65520 (expressroute-routing.md; docs/sources.md#azure-4-rule-1).
     if asn in L.AZURE_RESERVED_ASNS:
         problems.error(path, asn, "is reserved by Azure (8074, 8075, 12076, 65515-65520)",
                        "pick another private ASN, e.g. 64512-65514")
-    # IANA-reserved ASNs are rejected by every peer (RFC 7607/6793/5398/7300; azure.md §4 rule 2).
+    # IANA-reserved ASNs are rejected by every peer (RFC 7607/6793/5398/7300; docs/sources.md#azure-4-rule-2).
     elif L.iana_reserved(asn):
         problems.error(path, asn, "is reserved by IANA", "pick a private ASN such as 64512-65514")
     elif asn in L.EQUINIX_RESERVED_ASNS:
@@ -524,7 +601,7 @@ def _validate_aws(aws: AwsSpec, path: str, region: str | None, problems: Problem
                            "add `transitGatewayAsn: 64512`")
         elif tgw is not None:
             _asn_problems(tgw, f"{path}.transitGatewayAsn", problems, amazon_side=True)
-            # AWS rejects the DX gateway association when both ASNs are equal (aws.md Q14).
+            # AWS rejects the DX gateway association when both ASNs are equal (docs/sources.md#aws-q14).
             if dx is not None and tgw == dx:
                 problems.error(f"{path}.directConnectGatewayAsn", dx,
                                "equals transitGatewayAsn; AWS rejects the association when they match",
@@ -542,7 +619,7 @@ def _validate_aws(aws: AwsSpec, path: str, region: str | None, problems: Problem
         if cn is None:
             if not problems.at(f"{path}.coreNetwork"):
                 problems.error(f"{path}.coreNetwork", MISSING, "is required with backbone: cloud-wan",
-                               'add `coreNetwork: {asnRanges: ["64600-64699"], edgeLocations: [us-east-1]}`')
+                               'add `coreNetwork: {asnRanges: ["64700-64799"], edgeLocations: [us-east-1]}`')
         else:
             ranges: list[tuple[int, int]] = []
             for i, text in _each(cn.asn_ranges):
@@ -551,18 +628,18 @@ def _validate_aws(aws: AwsSpec, path: str, region: str | None, problems: Problem
                     continue
                 lo, hi = rng
                 rpath = f"{path}.coreNetwork.asnRanges[{i}]"
-                # Cloud WAN asn_ranges allow only Amazon-side private ranges (aws.md §2.2).
+                # Cloud WAN asn_ranges allow only Amazon-side private ranges (docs/sources.md#aws-2).
                 if lo > hi:
                     problems.error(rpath, text, "starts above its end", f"write it as {hi}-{lo}")
                 elif not any(a <= lo and hi <= b for a, b in L.AMAZON_ASN_RANGES):
                     problems.error(rpath, text, "is not inside 64512-65534 or 4200000000-4294967294",
-                                   "use a private range such as 64600-64699")
+                                   "use a private range such as 64700-64799")
                 else:
                     if any(lo <= a <= hi for a in L.AZURE_RESERVED_ASNS):
                         problems.error(rpath, text, "includes ASNs Azure reserves (65515-65520)",
                                        "end the range below 65515")
                     ranges.append((lo, hi))
-            # The DX gateway ASN must lie outside the core network's ranges (aws.md §2.3, Q18).
+            # The DX gateway ASN must lie outside the core network's ranges (docs/sources.md#aws-2).
             if dx is not None and any(lo <= dx <= hi for lo, hi in ranges):
                 problems.error(f"{path}.directConnectGatewayAsn", dx,
                                "lies inside coreNetwork.asnRanges; AWS requires the DX gateway ASN outside them",
@@ -575,6 +652,17 @@ def _validate_aws(aws: AwsSpec, path: str, region: str | None, problems: Problem
                 problems.error(f"{path}.coreNetwork.edgeLocations", edges,
                                f"does not include aws:region {region}, where the VPCs are",
                                f"add {region}")
+            for i, loc in _each(cn.retiring_edge_locations):
+                where = f"{path}.coreNetwork.retiringEdgeLocations[{i}]"
+                if loc in edges:
+                    problems.error(where, loc, "is also in edgeLocations",
+                                   "keep it in one list: edgeLocations to use it, retiringEdgeLocations to remove it")
+                else:
+                    problems.warn(where, loc, "is being removed in two deployments: this one moves the Direct "
+                                  "Connect gateway attachment off it while the policy keeps it; the next one "
+                                  "takes it out of the policy",
+                                  "after this change is deployed and the attachment is AVAILABLE again, delete "
+                                  "it from retiringEdgeLocations")
     vpcs = _each(aws.vpcs)
     _unique([(i, v.name) for i, v in vpcs if v.name], f"{path}.vpcs", "name", problems)
     _unique([(i, v.vpc_id) for i, v in vpcs if v.vpc_id], f"{path}.vpcs", "vpcId", problems)
@@ -598,8 +686,8 @@ def _validate_aws(aws: AwsSpec, path: str, region: str | None, problems: Problem
                       f"VPCs one Route 53 private hosted zone can be associated with ({path}.route53VpcsPerZoneQuota; "
                       f"{L.ROUTE53_QUOTAS_URL})", "request a higher quota before it fills up; see docs/dns.md")
     # The DX gateway advertises the allowed prefixes of its transit gateway association exactly as
-    # listed: at most 200 (aws.md Q2, Q4). With Cloud WAN the segment's routes are advertised instead
-    # (aws.md §2.3), so stacks.plan counts this budget for transit-gateway only, and so do we.
+    # listed: at most 200 (docs/sources.md#aws-q2, #aws-q4). With Cloud WAN the segment's routes are advertised instead
+    # (docs/sources.md#aws-2), so stacks.plan counts this budget for transit-gateway only, and so do we.
     if aws.backbone == "transit-gateway":
         count = len([v for _, v in vpcs if v.cidr is not None])
         _budget(f"{path}.vpcs", count, L.AWS_MAX_ALLOWED_PREFIXES_PER_ASSOCIATION,
@@ -625,15 +713,20 @@ def _budget(path: str, count: int, limit: int, what: str, problems: Problems) ->
                       f"limit of {limit} {what}", "plan summarization before it fills up")
 
 
-def _validate_exchange(ex: ExchangeSpec, path: str, problems: Problems) -> set[int]:
+def _validate_exchange(ex: ExchangeSpec, path: str, problems: Problems, *, two_circuits: bool = False) -> set[int]:
     """Rules of the exchange alone; returns the indices of routers whose metro was reported."""
     routers = _each(ex.routers)
     _unique([(i, r.name) for i, r in routers if r.name], f"{path}.routers", "name", problems)
     # Both routers feed the one ExpressRoute circuit, whose private peering has one peer ASN; Equinix
-    # gives every FCR in a metro the same ASN and different metros different ones (equinix.md §1).
+    # gives every FCR in a metro the same ASN and different metros different ones (docs/sources.md#equinix-1).
+    # With two circuits, the routers of each circuit's metro feed that circuit (_validate_circuits).
     with_metro = [(i, r) for i, r in routers if r.metro]
     reported: set[int] = set()
-    if with_metro:
+    if not two_circuits and ex.routers is not None and len(ex.routers) > 2:
+        problems.error(f"{path}.routers", [r.name for _, r in routers],
+                       f"holds {len(ex.routers)} routers; one circuit takes at most two (its primary and secondary "
+                       "links)", "remove routers, or add bridge:azure.secondCircuit and place the others in its metro")
+    if with_metro and not two_circuits:
         first, r0 = with_metro[0]
         for i, r in with_metro[1:]:
             if r.metro != r0.metro:
@@ -642,18 +735,18 @@ def _validate_exchange(ex: ExchangeSpec, path: str, problems: Problems) -> set[i
                                "ExpressRoute circuit must be in one metro (one peer ASN per circuit)",
                                f"use metro {r0.metro} for both")
                 reported.add(i)
-    # One router is allowed (a lab, a first phase) but carries both ExpressRoute links and the only
-    # transit VIF (equinix.md §2b: primary and secondary connections exist for redundancy).
-    if ex.routers is not None and len(ex.routers) == 1 and routers:
-        problems.warn(f"{path}.routers", [routers[0][1].name],
-                      "has a single router: a single point of failure; losing it cuts AWS from Azure",
-                      "add a second router in the same metro")
-    # LAB caps every connection at 10 Mbps (Equinix FCR API page; equinix.md §1).
+    if ex.second_equinix_asn is not None:
+        _asn_problems(ex.second_equinix_asn, f"{path}.secondEquinixAsn", problems, amazon_side=False)
+        if not two_circuits:
+            problems.warn(f"{path}.secondEquinixAsn", ex.second_equinix_asn,
+                          "is ignored without bridge:azure.secondCircuit", "remove it")
+    # LAB caps every connection at 10 Mbps (Equinix FCR API page; docs/sources.md#equinix-1).
     if ex.package == "LAB" and ex.bandwidth_mbps is not None and ex.bandwidth_mbps > L.LAB_MAX_BANDWIDTH_MBPS:
         problems.error(f"{path}.bandwidthMbps", ex.bandwidth_mbps,
                        f"exceeds the LAB package's {L.LAB_MAX_BANDWIDTH_MBPS} Mbps per connection (and ExpressRoute "
                        "starts at 50 Mbps, so LAB cannot carry this bridge)", "use package STANDARD")
-    # Without BFD a silent failure waits for the BGP hold timers (aws.md Q20-Q21, azure.md §4 rules 16-17).
+    # Without BFD a silent failure waits for the BGP hold timers (docs/sources.md#aws-q20, #aws-q21,
+    # #azure-4-rule-16, #azure-4-rule-17).
     if ex.bfd is not None and ex.bfd.enabled is False:
         problems.warn(f"{path}.bfd.enabled", False,
                       "turns BFD off: a silent failure is then detected only by BGP hold timers "
@@ -664,11 +757,122 @@ def _validate_exchange(ex: ExchangeSpec, path: str, problems: Problems) -> set[i
     return reported
 
 
+def circuits_of(az: AzureSpec) -> tuple[CircuitSpec, ...]:
+    """The bridge's ExpressRoute circuits: the first, then the second if there is one."""
+    return (az.circuit,) if az.second_circuit is None else (az.circuit, az.second_circuit)
+
+
+def circuit_metro(c: CircuitSpec) -> str | None:
+    """The Fabric metro of a circuit's peering location (None for a location the table lacks)."""
+    return EQUINIX_PEERING_LOCATIONS.get(c.peering_location) if c.peering_location else None
+
+
+def router_circuits(routers: Iterable[Router], circuits: tuple[CircuitSpec, ...]) -> dict[str, int]:
+    """Which circuit (0 or 1) each router carries: the circuit whose peering location sits in the
+    router's metro. Two circuits in one metro split its routers by name, the first half to the first
+    circuit; a router in neither circuit's metro (reported by validation) goes to the first."""
+    named = sorted((r for r in routers if r.name), key=lambda r: r.name)
+    if len(circuits) < 2:
+        return {r.name: 0 for r in named}
+    metros = [circuit_metro(c) for c in circuits]
+    if metros[0] is not None and metros[0] == metros[1]:
+        half = (len(named) + 1) // 2
+        return {r.name: (0 if i < half else 1) for i, r in enumerate(named)}
+    out = {}
+    for r in named:
+        if (r.metro and r.metro == metros[1]) or (metros[1] is None and r.metro != metros[0]):
+            out[r.name] = 1
+        else:
+            out[r.name] = 0
+    return out
+
+
+@dataclass(frozen=True)
+class SinglePoint:
+    """One part whose loss alone cuts AWS from Azure: a warning of validate and plan, drawn in the
+    diagram, and what the twin's single-failure scenarios exercise."""
+
+    kind: Literal["router", "metro", "circuit", "peering-location", "aws-device"]
+    name: str  # the router, metro, circuit peering location or AWS connection it names
+    path: str
+    value: Any
+    reason: str
+    fix: str
+
+
+def single_points(routers: tuple[Router, ...], circuits: tuple[CircuitSpec, ...]) -> list[SinglePoint]:
+    """Every single point of failure of a bridge (Microsoft's and AWS's resiliency models: two circuits
+    at two peering locations, Direct Connect at two locations on separate devices; docs/sources.md#azure-7,
+    #aws-7)."""
+    out: list[SinglePoint] = []
+    key = f"{NS}exchange.routers"
+    names = [r.name for r in routers if r.name]
+    if len(routers) == 1:
+        # One router carries both ExpressRoute links and the only transit VIF (docs/sources.md#equinix-2b:
+        # primary and secondary connections exist for redundancy).
+        out.append(SinglePoint("router", names[0] if names else "", key, names,
+                               "has a single router: a single point of failure; losing it cuts AWS from Azure",
+                               "add a second router in the same metro"))
+        out.append(SinglePoint("aws-device", names[0] if names else "", key, names,
+                               "gives the bridge one Direct Connect hosted connection, on one AWS device: a single "
+                               "point of failure; AWS recommends connections on separate devices at two locations",
+                               "add a second router: its hosted connection lands on other AWS equipment"))
+    metros = sorted({r.metro for r in routers if r.metro})
+    if len(metros) == 1:
+        out.append(SinglePoint("metro", metros[0], key, names,
+                               f"places every router in metro {metros[0]}: a single point of failure; losing the "
+                               "metro cuts AWS from Azure",
+                               "add bridge:azure.secondCircuit at a peering location in another metro, with a router "
+                               "there (docs/runbook-network.md)"))
+    if len(circuits) == 1:
+        c = circuits[0]
+        out.append(SinglePoint("circuit", c.peering_location, f"{NS}azure.circuit", c.peering_location,
+                               "is the bridge's only ExpressRoute circuit: a single point of failure; losing the "
+                               "circuit or its peering location cuts AWS from Azure",
+                               "add bridge:azure.secondCircuit at a peering location in another metro"))
+    elif circuits[0].peering_location and circuits[0].peering_location == circuits[1].peering_location:
+        out.append(SinglePoint("peering-location", circuits[1].peering_location,
+                               f"{NS}azure.secondCircuit.peeringLocation", circuits[1].peering_location,
+                               "is the first circuit's peering location too: a single point of failure; losing the "
+                               "peering location cuts AWS from Azure",
+                               "place the second circuit at a peering location in another metro"))
+    return out
+
+
+def _validate_circuits(az: AzureSpec, routers: list[tuple[int, Router]], problems: Problems) -> None:
+    """Two circuits: every router in one of their metros, each circuit carried by one or two routers."""
+    circuits = circuits_of(az)
+    if len(circuits) < 2 or not routers:
+        return
+    metros = [circuit_metro(c) for c in circuits]
+    owner = router_circuits([r for _, r in routers], circuits)
+    for i, r in routers:
+        if r.metro and metros[0] and metros[1] and r.metro not in metros:
+            problems.error(f"{NS}exchange.routers[{i}].metro", r.metro,
+                           f"is not the metro of either circuit ({metros[0]} for {circuits[0].peering_location}, "
+                           f"{metros[1]} for {circuits[1].peering_location})",
+                           f"use metro {metros[0]} or {metros[1]}")
+    for n, (c, where) in enumerate(((circuits[0], f"{NS}azure.circuit"), (circuits[1], f"{NS}azure.secondCircuit"))):
+        carriers = [r.name for _, r in routers if owner.get(r.name) == n
+                    and not (r.metro and metros[0] and metros[1] and r.metro not in metros)]
+        metro = metros[n] or "its metro"
+        if not carriers:
+            problems.error(where, c.peering_location, f"has no router in metro {metro} to carry it",
+                           f"add a router with `metro: {metro}` to bridge:exchange.routers")
+        elif len(carriers) > 2:
+            problems.error(f"{NS}exchange.routers", carriers, f"puts {len(carriers)} routers on the circuit at "
+                           f"{c.peering_location}; a circuit takes at most two (its primary and secondary links)",
+                           "remove routers")
+
+
 def _validate_azure(az: AzureSpec, path: str, routers: list[tuple[int, Router]], bandwidth: int | None,
                     problems: Problems, metro_reported: set[int]) -> None:
+    if az.second_circuit is not None:
+        _validate_second_circuit(az.second_circuit, f"{path}.secondCircuit", bandwidth, problems)
+        _validate_circuits(az, routers, problems)
     c = az.circuit
     if c is not None:
-        # Local circuits: UnlimitedData only, 1 Gbps and up (azure.md §1 "Local tier", §4 rule 13).
+        # Local circuits: UnlimitedData only, 1 Gbps and up (docs/sources.md#azure-1 "Local tier", §4 rule 13).
         if c.tier == "Local" and c.family == "MeteredData":
             problems.error(f"{path}.circuit.family", c.family, "is not available on Local circuits",
                            "use family UnlimitedData")
@@ -676,7 +880,7 @@ def _validate_azure(az: AzureSpec, path: str, routers: list[tuple[int, Router]],
             problems.error(f"{NS}exchange.bandwidthMbps", bandwidth, "is below 1000, the smallest Local circuit",
                            "use 1000 or more, or tier Standard")
         # Each FCR connects to the circuit's ExpressRoute ports at its peering location; the table maps
-        # Equinix peering locations to Fabric metros (azure.md §1, equinix.md §2b).
+        # Equinix peering locations to Fabric metros (docs/sources.md#azure-1, docs/sources.md#equinix-2b).
         if c.peering_location:
             metro = EQUINIX_PEERING_LOCATIONS.get(c.peering_location)
             if metro is None:
@@ -688,7 +892,7 @@ def _validate_azure(az: AzureSpec, path: str, routers: list[tuple[int, Router]],
                     problems.warn(f"{path}.circuit.peeringLocation", c.peering_location,
                                   "is not a known Equinix ExpressRoute location; Azure needs the exact name",
                                   "check `az network express-route list-service-providers`")
-            else:
+            elif az.second_circuit is None:
                 for i, r in routers:
                     # A router already reported as being in another metro than the first needs no second line.
                     if r.metro and r.metro != metro and i not in metro_reported:
@@ -707,7 +911,7 @@ def _validate_azure(az: AzureSpec, path: str, routers: list[tuple[int, Router]],
                            f"/{az.endpoint_subnet_prefix_length} endpoint subnet",
                            "use a larger hubCidr or a longer endpointSubnetPrefixLength")
     # A default route is accepted on private peering but black-holes Azure's internet egress and draws
-    # all of AWS's traffic into the bridge (azure.md §4 rule 11).
+    # all of AWS's traffic into the bridge (docs/sources.md#azure-4-rule-11).
     for i, p in _each(az.extra_prefixes):
         if p.prefixlen == 0:
             problems.error(f"{path}.extraPrefixes[{i}]", str(p),
@@ -715,8 +919,26 @@ def _validate_azure(az: AzureSpec, path: str, routers: list[tuple[int, Router]],
                            "list the spoke prefixes instead")
 
 
+def _validate_second_circuit(c: CircuitSpec, path: str, bandwidth: int | None, problems: Problems) -> None:
+    """The rules of a circuit alone, for the second circuit (the first's are in _validate_azure)."""
+    if c.tier == "Local" and c.family == "MeteredData":
+        problems.error(f"{path}.family", c.family, "is not available on Local circuits", "use family UnlimitedData")
+    if c.tier == "Local" and bandwidth is not None and bandwidth < L.LOCAL_MIN_BANDWIDTH_MBPS:
+        problems.error(f"{NS}exchange.bandwidthMbps", bandwidth, "is below 1000, the smallest Local circuit",
+                       "use 1000 or more, or tier Standard on both circuits")
+    if c.peering_location and c.peering_location not in EQUINIX_PEERING_LOCATIONS:
+        near = [k for k in EQUINIX_PEERING_LOCATIONS if k.lower() == c.peering_location.lower()]
+        if near:
+            problems.error(f"{path}.peeringLocation", c.peering_location, "does not match Azure's spelling",
+                           f"write {near[0]}")
+        else:
+            problems.warn(f"{path}.peeringLocation", c.peering_location,
+                          "is not a known Equinix ExpressRoute location; Azure needs the exact name",
+                          "check `az network express-route list-service-providers`")
+
+
 def gateway_subnet_prefixlen(sku: str | None) -> int:
-    # ErGwScale needs /26 (azure.md §3.1); other SKUs /27 or larger.
+    # ErGwScale needs /26 (docs/sources.md#azure-3-1); other SKUs /27 or larger.
     return L.GATEWAY_SUBNET_SCALE_MAX_PREFIXLEN if sku == "ErGwScale" else L.GATEWAY_SUBNET_MAX_PREFIXLEN
 
 
@@ -742,7 +964,7 @@ def hub_subnets(hub: ipaddress.IPv4Network, sku: str | None, endpoint_len: int
 
 def _validate_overlaps(named: list[tuple[str, ipaddress.IPv4Network]], problems: Problems) -> None:
     # VPC CIDRs, the hub, spokes and both link pools are all routed across the bridge: any overlap
-    # makes a route ambiguous, and Azure rejects peering subnets that overlap a VNet (azure.md §4 rule 4).
+    # makes a route ambiguous, and Azure rejects peering subnets that overlap a VNet (docs/sources.md#azure-4-rule-4).
     # A sweep in address order finds the overlapping pairs without comparing every pair (a bridge may
     # list thousands of prefixes); each is reported on the later key, in the order of the file.
     order = sorted(range(len(named)), key=lambda n: (int(named[n][1].network_address), -named[n][1].prefixlen))
@@ -766,9 +988,10 @@ def _validate_bridge(cfg: Mapping[str, Any], spec_: BridgeSpec, problems: Proble
     if aws is not None:
         _validate_aws(aws, f"{NS}aws", spec_.aws_region, problems)
     metro_reported: set[int] = set()
+    two_circuits = az is not None and az.second_circuit is not None
     if ex is not None:
-        metro_reported = _validate_exchange(ex, f"{NS}exchange", problems)
-        # The FCR peers with the DX gateway over eBGP (equinix.md §3 "Addressing conventions"): the
+        metro_reported = _validate_exchange(ex, f"{NS}exchange", problems, two_circuits=two_circuits)
+        # The FCR peers with the DX gateway over eBGP (docs/sources.md#equinix-3 "Addressing conventions"): the
         # two ASNs must differ.
         if ex.equinix_asn is not None and aws is not None:
             for key, asn in (("directConnectGatewayAsn", aws.direct_connect_gateway_asn),
@@ -794,24 +1017,33 @@ def _validate_bridge(cfg: Mapping[str, Any], spec_: BridgeSpec, problems: Proble
     _validate_overlaps(named, problems)
     if ad is not None and ad.aws_link_pool is not None and routers:
         _validate_link_slots(routers, ad.aws_link_pool, problems)
+    # The first circuit's /29 is the first of azureLinkPool, the second circuit's the next one.
+    if two_circuits and ad is not None and ad.azure_link_pool is not None and ad.azure_link_pool.prefixlen > 28:
+        problems.error(f"{NS}addressing.azureLinkPool", str(ad.azure_link_pool),
+                       "holds one /29; two circuits take two (one /30 pair each)", "use a /28 or larger")
     # Prefix budgets (see stacks.limits for the sources); counted as stacks.plan counts them.
     aws_prefixes = len([v for _, v in vpcs if v.cidr is not None])
     azure_prefixes = (1 if az is not None and az.hub_cidr is not None else 0) + len(extra)
     if az is not None:
-        # AWS: over 100 routes on a transit VIF session and the session goes idle (aws.md Q1).
+        # AWS: over 100 routes on a transit VIF session and the session goes idle (docs/sources.md#aws-q1).
         _budget(f"{NS}azure.extraPrefixes", azure_prefixes, L.AWS_MAX_PREFIXES_PER_TRANSIT_VIF,
                 "Azure prefixes AWS accepts per transit VIF session", problems)
     if aws is not None and az is not None and az.circuit is not None and az.circuit.tier:
         tier_limit = L.AZURE_MAX_PREFIXES_BY_TIER[az.circuit.tier]
-        # Azure drops the private peering session above 4,000 / 10,000 routes (azure.md §4 rules 8-9).
+        # Azure drops the private peering session above 4,000 / 10,000 routes
+        # (docs/sources.md#azure-4-rule-8, #azure-4-rule-9).
         _budget(f"{NS}aws.vpcs", aws_prefixes, tier_limit,
                 f"AWS prefixes Azure accepts on a {az.circuit.tier} circuit", problems)
+        second = az.second_circuit
+        if second is not None and second.tier and second.tier != az.circuit.tier:
+            _budget(f"{NS}aws.vpcs", aws_prefixes, L.AZURE_MAX_PREFIXES_BY_TIER[second.tier],
+                    f"AWS prefixes Azure accepts on a {second.tier} circuit (secondCircuit)", problems)
     if aws is not None and az is not None and az.gateway_sku:
-        # The ExpressRoute gateway learns at most 4,000 / 9,500 / 60,000 routes by SKU (azure.md §3.4).
+        # The ExpressRoute gateway learns at most 4,000 / 9,500 / 60,000 routes by SKU (docs/sources.md#azure-3-4).
         _budget(f"{NS}aws.vpcs", aws_prefixes, L.GATEWAY_MAX_LEARNED_ROUTES[az.gateway_sku],
                 f"routes an {az.gateway_sku} gateway learns", problems)
     if aws is not None and az is not None and ex is not None and ex.package:
-        # The FCR holds the routes of both clouds; its package caps them (equinix.md §1 "Package limits").
+        # The FCR holds the routes of both clouds; its package caps them (docs/sources.md#equinix-1 "Package limits").
         pkg_limit = L.FCR_PACKAGE_MAX_IPV4_ROUTES.get(ex.package)
         if pkg_limit:
             _budget(f"{NS}exchange.package", aws_prefixes + azure_prefixes, pkg_limit,
@@ -820,9 +1052,17 @@ def _validate_bridge(cfg: Mapping[str, Any], spec_: BridgeSpec, problems: Proble
     # names no session is a typo that would silently leave a session on a generated key.
     for key in spec_.bgp_auth_keys:
         valid = [aws_session_key_id(r.name) for _, r in routers if r.name] + [AZURE_SESSION_KEY_ID]
+        if two_circuits:
+            valid.append(SECOND_AZURE_SESSION_KEY_ID)
         if key not in valid:
             problems.error(f"{BGP_KEYS_KEY}.{key}", {"secure": "..."}, "names no BGP session of this bridge",
                            f"use one of {', '.join(valid)}")
+    # The single points of failure, once the stack is otherwise valid (they depend on its routers and
+    # circuits being what they say).
+    if not problems.errors and ex is not None and ex.routers is not None and az is not None and az.circuit is not None:
+        circuits = tuple(c for c in circuits_of(az) if c is not None)
+        for sp in single_points(tuple(r for _, r in routers), circuits):
+            problems.warn(sp.path, sp.value, sp.reason, sp.fix)
 
 
 def link_slot_count(pool: ipaddress.IPv4Network, prefixlen: int) -> int:
@@ -846,7 +1086,7 @@ def router_link_slot(router: Router, pool: ipaddress.IPv4Network) -> int:
 
 def _validate_link_slots(routers: list[tuple[int, Router]], pool: ipaddress.IPv4Network,
                          problems: Problems) -> None:
-    """Every router's transit VIF gets its own /30 of awsLinkPool (one /30 per VIF, aws.md Q27)."""
+    """Every router's transit VIF gets its own /30 of awsLinkPool (one /30 per VIF, docs/sources.md#aws-q27)."""
     slots = link_slot_count(pool, 30)
     path = f"{NS}addressing.awsLinkPool"
     if slots < len(routers):
@@ -920,11 +1160,12 @@ def _validate_endpoint(ep: EndpointSpec, path: str, problems: Problems) -> None:
         problems.error(f"{path}.cloud", ep.cloud, f"is not available for {ep.platform}: Redshift runs only on AWS",
                        "use cloud: aws")
         return
-    # The forms of service per cloud and platform: aws.md §5.1-5.5, azure.md §5.1-5.4.
+    # The forms of service per cloud and platform: docs/sources.md#aws-5-1 to #aws-5-5 and #azure-5-1 to
+    # #azure-5-4.
     if not service_parsed:
         pass
     elif ep.platform == "redshift" and ep.cluster is not None:
-        # A Redshift-managed endpoint names the cluster and its owner account instead (aws.md §5.4).
+        # A Redshift-managed endpoint names the cluster and its owner account instead (docs/sources.md#aws-5-4).
         if ep.service is not None:
             problems.error(f"{path}.service", ep.service, "is set together with cluster",
                            "name either a VPC endpoint service or a Redshift cluster")
@@ -968,7 +1209,8 @@ def _validate_endpoint(ep: EndpointSpec, path: str, problems: Problems) -> None:
                            "remove it")
     zone = domain or ep.zone
     # Hostnames resolve through private zones: one per name of the platform's domain or, for
-    # Starburst and Redshift, the zone the customer stack creates (aws.md §5.4-5.5, azure.md §5.4, §6).
+    # Starburst and Redshift, the zone the customer stack creates (docs/sources.md#aws-5-4, #aws-5-5, #azure-5-4,
+    # #azure-6).
     if zone is None and not zone_parsed:
         pass
     elif zone is None and ep.hostnames and ep.platform != "redshift":
@@ -1014,7 +1256,7 @@ def _validate_endpoint(ep: EndpointSpec, path: str, problems: Problems) -> None:
                 problems.warn(f"{path}.hostnames[{i}]", host, f"is published automatically with "
                               f"{implied[host.rstrip('.')]}: every Snowflake account name also answers its OCSP "
                               "name, in the account name's zone", "remove it")
-    # Azure Databricks single sign-on: the browser_authentication sub-resource (azure.md §5.3).
+    # Azure Databricks single sign-on: the browser_authentication sub-resource (docs/sources.md#azure-5-3).
     if ep.browser_authentication and (ep.platform, ep.cloud) != ("databricks", "azure"):
         problems.error(f"{path}.browserAuthentication", True, "is only for platform databricks on cloud azure "
                        "(the workspace's browser_authentication sub-resource)", "remove it")
@@ -1027,6 +1269,22 @@ def _validate_endpoint(ep: EndpointSpec, path: str, problems: Problems) -> None:
 def _validate_customer(body: _CustomerBody, path: str, problems: Problems) -> None:
     endpoints = _each(body.endpoints)
     _unique([(i, e.name) for i, e in endpoints if e.name], f"{path}.endpoints", "name", problems)
+    # An endpoint's cloud resources are named after its first name (renamedFrom, else name): two
+    # endpoints cannot share them.
+    first: dict[str, int] = {}
+    for i, e in endpoints:
+        if e.renamed_from is not None and e.renamed_from == e.name:
+            problems.error(f"{path}.endpoints[{i}].renamedFrom", e.renamed_from, "equals the endpoint's name",
+                           "remove renamedFrom")
+        identity = e.renamed_from or e.name
+        if not identity:
+            continue
+        if identity in first and (e.renamed_from or dict(endpoints)[first[identity]].renamed_from):
+            problems.error(f"{path}.endpoints[{i}].{'renamedFrom' if e.renamed_from else 'name'}", identity,
+                           f"is also the first name of endpoints[{first[identity]}], whose cloud resources "
+                           "carry it; two endpoints cannot share them",
+                           "give the new endpoint another name (renamedFrom keeps the first name of a renamed one)")
+        first.setdefault(identity, i)
     # One private DNS record per hostname: two endpoints cannot both answer for it.
     hosts: dict[str, tuple[int, str]] = {}
     for i, ep in endpoints:
@@ -1118,9 +1376,20 @@ def _parse_bridge(stack: str, cfg: Mapping[str, Any], problems: Problems, meant:
         stack=stack, aws_region=region or "", azure_location=location or "",
         azure_subscription_id=subscription or "",
         aws=sections[f"{NS}aws"], exchange=sections[f"{NS}exchange"], azure=sections[f"{NS}azure"],
-        addressing=sections[f"{NS}addressing"], bgp_auth_keys=keys, tags=_parse_tags(cfg, problems))
+        addressing=sections[f"{NS}addressing"], bgp_auth_keys=keys, tags=_parse_tags(cfg, problems),
+        alarms=_parse_alarms(cfg, problems))
     _validate_bridge(cfg, spec_, problems)
     return spec_
+
+
+def _parse_alarms(cfg: Mapping[str, Any], problems: Problems) -> AlarmsSpec:
+    alarms = OPTIONAL_BRIDGE_KEYS[ALARMS_KEY].parse(cfg.get(ALARMS_KEY, {}), ALARMS_KEY, problems) or AlarmsSpec()
+    if ALARM_SINK_KEY in cfg:
+        OPTIONAL_BRIDGE_KEYS[ALARM_SINK_KEY].parse(cfg[ALARM_SINK_KEY], ALARM_SINK_KEY, problems)
+    if alarms.equinix_sink is not None and ALARM_SINK_KEY not in cfg:
+        problems.error(ALARM_SINK_KEY, MISSING, f"is required when {ALARMS_KEY}.equinixSink is set (the sink's URI)",
+                       f"run `pulumi config set --secret {ALARM_SINK_KEY} <uri>`")
+    return alarms
 
 
 def _parse_customer(stack: str, cfg: Mapping[str, Any], problems: Problems) -> CustomerSpec:
@@ -1159,8 +1428,9 @@ def _parse_customer(stack: str, cfg: Mapping[str, Any], problems: Problems) -> C
 
 
 def check_customer_against_bridge(customer: CustomerSpec, bridge: BridgeSpec | None,
-                                  siblings: Mapping[str, CustomerSpec], problems: Problems) -> None:
-    """Rules that need the bridge stack and the bridge's other customers."""
+                                  siblings: Mapping[str, CustomerSpec] | SiblingIndex, problems: Problems) -> None:
+    """Rules that need the bridge stack and the bridge's other customers (the siblings, or their
+    :class:`SiblingIndex`)."""
     path = CUSTOMER_KEY
     if bridge is None:
         return
@@ -1184,42 +1454,155 @@ def check_customer_against_bridge(customer: CustomerSpec, bridge: BridgeSpec | N
                                "ask the platform for the service in the bridge's region")
     # Customers of one bridge share its SaaS VPCs, where one private zone of a name can exist (Route 53
     # refuses a second one: ConflictingDomainExists), and its resource names (derived from the customer
-    # id), so both are unique per bridge. One pass over the siblings: linear in the bridge's endpoints.
+    # id), so both are unique per bridge; they also share quotas and address room. What the siblings
+    # publish and use is an index built in one pass over them; callers that check many customers of
+    # one bridge (stacks.loader) build it once, so each check costs this customer's endpoints only.
     location = bridge.azure_location
+    default_vpc = vpc_names[0] if vpc_names else None
+    index = (siblings if isinstance(siblings, SiblingIndex)
+             else SiblingIndex.build(siblings, customer.bridge_stack, location, default_vpc))
+    me = customer.stack
     own = [(i, r) for i, ep in enumerate(customer.endpoints) for r in endpoint_dns(ep, location)]
     _check_own_names(customer, own, problems)
     own_zones = customer_zones(customer, location)
     mine_declared = {ep.zone: i for i, ep in reversed(list(enumerate(customer.endpoints)))
                      if ep.zone is not None and PLATFORM_PROFILES[(ep.platform, ep.cloud)].domain is None}
-    published: dict[str, tuple[str, EndpointSpec, Record]] = {}
-    declared_zones: dict[str, str] = {}
-    total_zones, counted = len(own_zones), 1
-    for other_stack, other in sorted(siblings.items()):
-        if other_stack == customer.stack or other.bridge_stack != customer.bridge_stack:
-            continue
-        if other.id == customer.id:
+    for other_stack in index.ids.get(customer.id, []):
+        if other_stack != me:
             problems.error(f"{path}.id", customer.id, f"is already used by stack {other_stack}",
                            "pick a different customer id")
-        for ep in other.endpoints:
-            for r in endpoint_dns(ep, location):
-                published.setdefault(r.name, (other_stack, ep, r))
-            if ep.zone is not None and PLATFORM_PROFILES[(ep.platform, ep.cloud)].domain is None:
-                declared_zones.setdefault(ep.zone, other_stack)
-        total_zones += len(customer_zones(other, location))
-        counted += 1
     reported: set[str] = set()  # one line per key of the file: a taken account name implies its OCSP name
     for i, r in own:
         where, _ = _record_path(customer, i, r)
-        if r.name in published and where not in reported:
+        taken = next((e for e in index.names.get(r.name, ()) if e[0] != me), None)
+        if taken is not None and where not in reported:
             reported.add(where)
-            _report_taken_name(customer, i, r, published[r.name], bridge, problems)
+            _report_taken_name(customer, i, r, taken, bridge, problems)
     for zone, i in mine_declared.items():
-        if zone in declared_zones:
+        holder = next((st for st in index.zones.get(zone, ()) if st != me), None)
+        if holder is not None:
             problems.error(f"{path}.endpoints[{i}].zone", zone, f"is already a zone of customer stack "
-                           f"{declared_zones[zone]}: the SaaS VPCs can hold one private zone of a name (Route 53 "
+                           f"{holder}: the SaaS VPCs can hold one private zone of a name (Route 53 "
                            "refuses a second: ConflictingDomainExists)",
                            f"use a zone of this customer's own, e.g. {customer.id}.{zone}")
+    listed = me in index.stacks
+    counted = 1 + len(index.stacks) - (1 if listed else 0)
+    total_zones = len(own_zones) + index.total_zones - index.zone_count.get(me, 0)
+    mine_use = index.use.get(me, {})
+    shared_use = {where: n - mine_use.get(where, 0) for where, n in index.total_use.items()}
     _check_zone_quota(customer, bridge, len(own_zones), total_zones, counted, problems)
+    _check_endpoint_capacity(customer, bridge, endpoint_use(customer, default_vpc), shared_use, counted, problems)
+
+
+@dataclass
+class SiblingIndex:
+    """What the customer stacks of one bridge publish and use, built in one pass over them, so that
+    checking one customer against all the others costs that customer's endpoints only. Entries keep
+    the siblings' order (by stack name); a customer is checked against every entry but its own."""
+
+    bridge_stack: str
+    stacks: frozenset[str]
+    names: dict[str, list[tuple[str, EndpointSpec, Record]]]  # published name -> who publishes it
+    zones: dict[str, list[str]]                                # customer-declared zone -> stacks
+    ids: dict[str, list[str]]                                  # customer id -> stacks
+    zone_count: dict[str, int]                                 # stack -> Route 53 zones it creates
+    use: dict[str, dict[str, int]]                             # stack -> endpoint_use()
+    total_zones: int
+    total_use: dict[str, int]
+
+    @classmethod
+    def build(cls, siblings: Mapping[str, CustomerSpec], bridge_stack: str, location: str,
+              default_vpc: str | None) -> SiblingIndex:
+        names: dict[str, list[tuple[str, EndpointSpec, Record]]] = {}
+        zones: dict[str, list[str]] = {}
+        ids: dict[str, list[str]] = {}
+        zone_count: dict[str, int] = {}
+        use: dict[str, dict[str, int]] = {}
+        total_use: dict[str, int] = {}
+        for stack, other in sorted(siblings.items()):
+            if other.bridge_stack != bridge_stack:
+                continue
+            ids.setdefault(other.id, []).append(stack)
+            for ep in other.endpoints:
+                for r in endpoint_dns(ep, location):
+                    names.setdefault(r.name, []).append((stack, ep, r))
+                if ep.zone is not None and PLATFORM_PROFILES[(ep.platform, ep.cloud)].domain is None:
+                    holders = zones.setdefault(ep.zone, [])
+                    if stack not in holders:
+                        holders.append(stack)
+            zone_count[stack] = len(customer_zones(other, location))
+            use[stack] = endpoint_use(other, default_vpc)
+            for where, n in use[stack].items():
+                total_use[where] = total_use.get(where, 0) + n
+        return cls(bridge_stack, frozenset(zone_count), names, zones, ids, zone_count, use,
+                   sum(zone_count.values()), total_use)
+
+
+def endpoint_use(customer: CustomerSpec, default_vpc: str | None) -> dict[str, int]:
+    """Where a customer's endpoints take room: ``{"azure": private endpoints in the hub's endpoint
+    subnet, "vpc:<name>": interface endpoints in that SaaS VPC}``. An Azure Databricks endpoint with
+    browser authentication is two private endpoints (stacks/customer.py)."""
+    use: dict[str, int] = {}
+    for ep in customer.endpoints:
+        where = "azure" if ep.cloud == "azure" else f"vpc:{ep.vpc or default_vpc}"
+        use[where] = use.get(where, 0) + 1 + (1 if ep.cloud == "azure" and ep.browser_authentication else 0)
+    return use
+
+
+def _check_endpoint_capacity(customer: CustomerSpec, bridge: BridgeSpec, own: Mapping[str, int],
+                             others: Mapping[str, int], customers: int, problems: Problems) -> None:
+    """The room every customer of a bridge shares: addresses of the hub's endpoint subnet (Azure keeps
+    five of each subnet), private endpoints per VNet, interface endpoints per SaaS VPC. Counted over
+    this customer and its siblings (one pass, made by the caller); reported on this customer's
+    endpoints when it uses any of the room that ran out."""
+    key = f"{CUSTOMER_KEY}.endpoints"
+    az = bridge.azure
+    if own.get("azure"):
+        pair = hub_subnets(az.hub_cidr, az.gateway_sku, az.endpoint_subnet_prefix_length)
+        total = own["azure"] + others.get("azure", 0)
+        if pair is not None:
+            subnet = pair[1]
+            room = L.subnet_endpoint_capacity(subnet)
+            if total > room:
+                problems.error(key, f"{total} Azure private endpoints",
+                               f"do not fit the endpoint subnet {subnet} of bridge {bridge.stack}: it holds {room} "
+                               f"({subnet.num_addresses} addresses less the {L.AZURE_SUBNET_RESERVED_ADDRESSES} Azure "
+                               f"keeps; {L.AZURE_SUBNET_FAQ_URL}), shared by its {customers} customer stack(s), "
+                               f"{own['azure']} of them this one's",
+                               f"lower {NS}azure.endpointSubnetPrefixLength in Pulumi.{bridge.stack}.yaml (a /"
+                               f"{max(16, subnet.prefixlen - 1)} holds "
+                               f"{L.subnet_endpoint_capacity(subnet.supernet())}), or put this customer on another "
+                               "bridge")
+            elif total > room * L.BUDGET_WARN_RATIO:
+                problems.warn(key, f"{total} Azure private endpoints",
+                              f"use over {int(L.BUDGET_WARN_RATIO * 100)}% of the {room} the endpoint subnet {subnet} "
+                              f"of bridge {bridge.stack} holds ({L.AZURE_SUBNET_FAQ_URL})",
+                              f"plan a larger endpoint subnet ({NS}azure.endpointSubnetPrefixLength) before it fills")
+        limit = L.AZURE_PRIVATE_ENDPOINTS_PER_VNET
+        if total > limit:
+            problems.error(key, f"{total} Azure private endpoints",
+                           f"exceed the {limit} private endpoints Azure allows in one virtual network, the hub of "
+                           f"bridge {bridge.stack} ({L.AZURE_PRIVATE_LINK_LIMITS_URL}); its {customers} customer "
+                           f"stack(s) share it, {own['azure']} of them this one's",
+                           "put this customer on another bridge")
+    quota_key = f"{NS}aws.interfaceEndpointsPerVpcQuota"
+    limit = bridge.aws.interface_endpoints_per_vpc_quota
+    for where, mine in sorted(own.items()):
+        if not where.startswith("vpc:"):
+            continue
+        total = mine + others.get(where, 0)
+        what = (f"interface VPC endpoints the customers of bridge {bridge.stack} may create in VPC {where[4:]} "
+                f"({quota_key}; {L.AWS_PRIVATELINK_QUOTAS_URL}): its {customers} customer stack(s) share them, "
+                f"{mine} of them this one's")
+        if total > limit:
+            problems.error(key, f"{total} interface endpoints in VPC {where[4:]}", f"exceed the {limit} {what}",
+                           "raise the quota \"Interface and Gateway Load Balancer endpoints per VPC\" in Service "
+                           f"Quotas, then {quota_key} in Pulumi.{bridge.stack}.yaml; or place endpoints in another "
+                           "SaaS VPC (vpc:)")
+        elif total > limit * L.BUDGET_WARN_RATIO:
+            problems.warn(key, f"{total} interface endpoints in VPC {where[4:]}",
+                          f"use over {int(L.BUDGET_WARN_RATIO * 100)}% of the {limit} {what}",
+                          "request a higher quota before it fills up")
 
 
 def endpoint_dns(ep: EndpointSpec, bridge_location: str) -> tuple[Record, ...]:

@@ -46,8 +46,10 @@ def edit(project: Path, stack: str, change: Any) -> None:
 def test_validate_dev_and_customer(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "-C", str(project), "validate", "dev", "dev.acme")
     assert code == 0
-    assert out.splitlines() == ["Pulumi.dev.yaml: valid bridge stack", "Pulumi.dev.acme.yaml: valid customer stack"]
-    assert err == ""
+    # dev's one metro and one circuit are single points of failure: two warnings
+    assert out.splitlines() == ["Pulumi.dev.yaml: valid bridge stack, 2 warning(s)",
+                                "Pulumi.dev.acme.yaml: valid customer stack"]
+    assert [line.split(": ")[2] for line in err.splitlines()] == ["bridge:exchange.routers", "bridge:azure.circuit"]
 
 
 def test_validate_by_path(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -56,7 +58,8 @@ def test_validate_by_path(project: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_quiet_prints_nothing_when_valid(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "-C", str(project), "validate", "-q", "dev", "dev.acme") == (0, "", "")
+    # prod has no single point of failure, so no warning either
+    assert run(capsys, "-C", str(project), "validate", "-q", "prod", "dev.acme") == (0, "", "")
 
 
 def test_warnings_are_printed_and_exit_0(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -65,10 +68,11 @@ def test_warnings_are_printed_and_exit_0(project: Path, capsys: pytest.CaptureFi
     edit(project, "dev", one_router)
     code, out, err = run(capsys, "-C", str(project), "validate", "dev")
     assert code == 0
-    assert out == "Pulumi.dev.yaml: valid bridge stack, 1 warning(s)\n"
-    assert err.splitlines() == [
+    assert out == "Pulumi.dev.yaml: valid bridge stack, 4 warning(s)\n"
+    assert err.splitlines()[:1] == [
         'warning: Pulumi.dev.yaml: bridge:exchange.routers: ["fcr-a"] has a single router: a single point of '
         "failure; losing it cuts AWS from Azure (fix: add a second router in the same metro)"]
+    assert all("a single point of failure" in line for line in err.splitlines())
 
 
 # --- broken copies: exit 2, one line per problem naming the key ---------------------------------------
@@ -113,8 +117,8 @@ def test_one_broken_stack_among_several(project: Path, capsys: pytest.CaptureFix
     edit(project, "dev.acme", _break_customer)
     code, out, err = run(capsys, "-C", str(project), "validate", "dev", "dev.acme")
     assert code == 2
-    assert out == "Pulumi.dev.yaml: valid bridge stack\n"
-    assert len(err.splitlines()) == 3
+    assert out == "Pulumi.dev.yaml: valid bridge stack, 2 warning(s)\n"
+    assert len([line for line in err.splitlines() if line.startswith("error:")]) == 3
 
 
 def test_customer_of_a_broken_bridge(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -129,7 +133,7 @@ def test_customer_of_a_broken_bridge(project: Path, capsys: pytest.CaptureFixtur
 
 
 @pytest.mark.parametrize(("content", "expected"), [
-    pytest.param(None, "error: {dir}/Pulumi.nope.yaml: does not exist (fix: existing stacks: dev, dev.acme)",
+    pytest.param(None, "error: {dir}/Pulumi.nope.yaml: does not exist (fix: existing stacks: dev, dev.acme, prod)",
                  id="missing-file"),
     pytest.param(b"config:\n  aws:region: [us-east-1\n", "error: Pulumi.nope.yaml line 3, column 1: is not valid "
                  "YAML: expected ',' or ']', but got '<stream end>' (fix: fix the YAML syntax (indentation, colons, "
@@ -216,20 +220,21 @@ def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_plan_addresses_only_prints_links_and_sessions(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "-C", str(project), "plan", "dev", "--addresses-only")
-    assert (code, err) == (0, "")
+    assert code == 0 and all("a single point of failure" in line for line in err.splitlines())
     lines = out.splitlines()
     links = lines.index("Links")
-    assert lines[links + 1].split() == ["router", "link", "subnet", "FCR", "side", "cloud", "side", "VLAN",
+    # Every column has a header (the link slot's too).
+    assert lines[links + 1].split() == ["router", "link", "subnet", "slot", "FCR", "side", "cloud", "side", "VLAN",
                                         "Equinix", "connection"]
     rows = [line.split() for line in lines[links + 3:links + 7]]
     assert rows == [
-        ["fcr-a", "AWS", "transit", "VIF", "169.254.100.220/30", "slot", "55", "FCR", "169.254.100.222", "AWS",
+        ["fcr-a", "AWS", "transit", "VIF", "169.254.100.220/30", "55", "FCR", "169.254.100.222", "AWS",
          "169.254.100.221", "from", "hosted", "connection", "dev-fcr-a-aws"],
-        ["fcr-b", "AWS", "transit", "VIF", "169.254.100.252/30", "slot", "63", "FCR", "169.254.100.254", "AWS",
+        ["fcr-b", "AWS", "transit", "VIF", "169.254.100.252/30", "63", "FCR", "169.254.100.254", "AWS",
          "169.254.100.253", "from", "hosted", "connection", "dev-fcr-b-aws"],
-        ["fcr-a", "ExpressRoute", "primary", "192.168.100.0/30", "FCR", "192.168.100.1", "Microsoft", "192.168.100.2",
-         "300", "dev-fcr-a-er-pri"],
-        ["fcr-b", "ExpressRoute", "secondary", "192.168.100.4/30", "FCR", "192.168.100.5", "Microsoft",
+        ["fcr-a", "ExpressRoute", "primary", "192.168.100.0/30", "-", "FCR", "192.168.100.1", "Microsoft",
+         "192.168.100.2", "300", "dev-fcr-a-er-pri"],
+        ["fcr-b", "ExpressRoute", "secondary", "192.168.100.4/30", "-", "FCR", "192.168.100.5", "Microsoft",
          "192.168.100.6", "300", "dev-fcr-b-er-sec"],
     ]
     sessions = lines.index("BGP sessions")
@@ -260,9 +265,9 @@ def _script(project: Path, *argv: str) -> subprocess.CompletedProcess[str]:
 
 def test_console_script(project: Path) -> None:
     assert BRIDGECTL.is_file(), f"{BRIDGECTL} is missing: install the project (uv sync)"
-    ok = _script(project, "validate", "dev", "dev.acme")
+    ok = _script(project, "validate", "prod", "dev.acme")
     assert (ok.returncode, ok.stderr) == (0, "")
-    assert ok.stdout.splitlines() == ["Pulumi.dev.yaml: valid bridge stack",
+    assert ok.stdout.splitlines() == ["Pulumi.prod.yaml: valid bridge stack",
                                       "Pulumi.dev.acme.yaml: valid customer stack"]
     edit(project, "dev", _break_bridge)
     (project / "Pulumi.junk.yaml").write_bytes(b"config: [\n\t\xff")

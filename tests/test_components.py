@@ -10,6 +10,7 @@ import pulumi
 import pytest
 
 from components.cloud_router import (
+    CONNECTION_REPLACE_ON,
     AwsConnectionArgs,
     AzureConnectionArgs,
     CloudRouter,
@@ -223,8 +224,12 @@ def test_cloud_router_connections() -> None:
     for c in conns.values():
         assert c.protect and c.inputs["type"] == "IP_VC" and c.inputs["bandwidth"] == 1000
         assert c.inputs["aSide"]["accessPoint"]["type"] == "CLOUD_ROUTER"
-        # The provider silently ignores a-side/z-side edits: they must replace (equinix.md §2).
-        assert c.options["replaceOnChanges"] == ["aSide", "zSide"] and c.options["deleteBeforeReplace"]
+        # The provider's update sends only name, bandwidth, a-side VLAN and notifications: what the
+        # exchange cannot change replaces the connection (docs/equinix-changes.md), and only those leaves:
+        # a whole-block pattern would replace on every run of a provider with a no-op a-side/z-side diff
+        # (equinix/terraform-provider-equinix#1062).
+        assert c.options["replaceOnChanges"] == list(CONNECTION_REPLACE_ON) and c.options["deleteBeforeReplace"]
+        assert not {"aSide", "zSide", "bandwidth", "name", "notifications"} & set(c.options["replaceOnChanges"])
         assert c.options["customTimeouts"]["create"] == "45m"
     aws_z = conns["t-fcr-a-aws"].inputs["zSide"]["accessPoint"]
     assert aws_z["authenticationKey"] == "111122223333" and aws_z["sellerRegion"] == "us-east-1"
@@ -347,6 +352,10 @@ def test_cloud_router_filters_each_cloud_to_the_planned_prefixes() -> None:
         owner = next(n for n, f in filters.items() if r.inputs["routeFilterId"] == mock_id(f.type, f.name))
         # Attached only once every rule of the filter exists (Equinix's route-filter module does so).
         assert all(run.depends(r, rule) for rule in rules_of[owner]), r.name
+        # Replaced with its connection or filter, the old attachment removed first.
+        assert r.options["replaceOnChanges"] == ["connectionId", "routeFilterId", "direction"]
+        assert r.options["deleteBeforeReplace"]
+    assert all(rule.options["replaceOnChanges"] == ["routeFilterId"] for rule in rules)
 
 
 def test_removing_a_prefix_deletes_its_rule_and_renames_no_other() -> None:
@@ -376,6 +385,10 @@ def test_cloud_router_direct_before_bgp_with_bfd_and_md5() -> None:
     direct, bgp = protocols["t-fcr-a-aws-direct"], protocols["t-fcr-a-aws-bgp"]
     assert direct.inputs["type"] == "DIRECT" and direct.inputs["directIpv4"] == {"equinixIfaceIp": "169.254.100.2/30"}
     assert bgp.inputs["type"] == "BGP" and run.depends(bgp, direct), "Equinix requires DIRECT before BGP"
+    # Replaced with their connection, the old ones deleted first (BGP before DIRECT: BGP depends on it).
+    for protocol in (direct, bgp):
+        assert protocol.options["replaceOnChanges"] == ["connectionUuid", "type"]
+        assert protocol.options["deleteBeforeReplace"]
     assert bgp.inputs["bgpIpv4"] == {"customerPeerIp": "169.254.100.1", "enabled": True}
     assert bgp.inputs["customerAsn"] == 64513
     assert bgp.inputs["bfd"] == {"enabled": True, "interval": "300"}

@@ -134,7 +134,7 @@ config:
     assert isinstance(loaded.spec, CustomerSpec) and loaded.spec.id == "globex"
     assert "Wrote Pulumi.dev.globex.yaml" in out
     assert "Pulumi.dev.globex.yaml: valid customer stack" in out
-    assert "Offline plan of stack dev.globex (customer)" in out
+    assert "Plan of customer stack dev.globex: " in out
     assert "azure-native:network:PrivateEndpoint" in out
     assert "Hand-off for customer globex (stack dev.globex)" in out
     assert "SYSTEM$AUTHORIZE_PRIVATELINK" in out
@@ -215,7 +215,7 @@ def test_dry_run_prints_file_and_plan_and_writes_nothing(proj: Path, capsys: pyt
     assert stack_files(proj) == before
     assert "# Pulumi.dev.globex.yaml (dry run: not written)" in out
     assert "bridgeStack: dev" in out
-    assert "Offline plan of stack dev.globex (customer)" in out
+    assert "Plan of customer stack dev.globex: " in out
     assert "Hand-off for customer globex" in out
     assert "Dry run: Pulumi.dev.globex.yaml was not written." in out
 
@@ -359,7 +359,7 @@ def test_endpoint_changes_dry_run_and_plan(proj: Path, capsys: pytest.CaptureFix
     code, out, err = run(proj, capsys, "endpoint", "remove", "dev", "acme", "warehouse", "--dry-run")
     assert code == 0, err
     assert "-      - name: warehouse" in out
-    assert "Offline plan of stack dev.acme (customer)" in out
+    assert "Plan of customer stack dev.acme: " in out
     assert "endpoints-warehouse" not in out  # the plan is of the file without it
     assert stack_files(proj) == before
     code, out, err = run(proj, capsys, "endpoint", "add", "dev", "acme", "--platform", "starburst", "--cloud", "aws",
@@ -389,7 +389,7 @@ def test_list_shows_customers_endpoints_and_invalid_files(proj: Path, capsys: py
         "config:\n  bridge:customer:\n    id: broken\n    bridgeStack: dev\n"
         "    endpoints:\n      - name: x\n        platform: snowflake\n        cloud: gcp\n")
     code, out, err = run(proj, capsys, "list", "dev")
-    assert code == 0, err
+    assert code == 1, err  # an invalid customer file is a problem found: exit 1
     lines = out.splitlines()
     assert lines[0] == "Customers of bridge dev (Pulumi.dev.yaml: AWS us-east-1, Azure eastus2)"
     rows = [line.split() for line in lines if line.startswith("  ") and not line.startswith("  -")]
@@ -400,11 +400,14 @@ def test_list_shows_customers_endpoints_and_invalid_files(proj: Path, capsys: py
     assert "3 customer(s), 5 endpoint(s) (3 on azure, 1 on aws); 1 file(s) fail validation:" in out
     assert 'Pulumi.dev.broken.yaml: error: Pulumi.dev.broken.yaml: bridge:customer.endpoints[0].cloud: "gcp"' in out
     code, out, _ = run(proj, capsys, "list", "dev", "--json")
+    assert code == 1
     data = json.loads(out)
     assert [c["customer"] for c in data["customers"]] == ["acme", "broken", "globex"]
     assert [c["valid"] for c in data["customers"]] == [True, False, True]
     code, _, err = run(proj, capsys, "list", "prod")
     assert code == 2 and "Pulumi.prod.yaml is missing" in err
+    (proj / "Pulumi.dev.broken.yaml").unlink()
+    assert run(proj, capsys, "list", "dev")[0] == 0
 
 
 # --- handoff --------------------------------------------------------------------------------------
@@ -667,3 +670,23 @@ class _Lines:
     def read(self) -> str:
         rest, self.lines = "".join(self.lines), []
         return rest
+
+
+def test_endpoint_rename_keeps_the_first_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`customer endpoint rename` sets name and renamedFrom, keeps every other line, and a second
+    rename keeps the first name; an unknown endpoint is bad input."""
+    for name in ("Pulumi.yaml", "__main__.py", "Pulumi.dev.yaml", "Pulumi.dev.acme.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    before = (tmp_path / "Pulumi.dev.acme.yaml").read_text()
+    args = ["-C", str(tmp_path), "customer", "endpoint", "rename", "dev", "acme"]
+    assert main([*args, "lakehouse", "analytics", "--no-plan"]) == 0
+    after = (tmp_path / "Pulumi.dev.acme.yaml").read_text()
+    changed = {line for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line[:1] in "+-"}
+    assert changed == {"+       - name: analytics", "+         renamedFrom: lakehouse", "-       - name: lakehouse"}
+    assert main([*args, "analytics", "lh3", "--no-plan"]) == 0
+    spec = load_stack(tmp_path, "dev.acme").spec
+    assert isinstance(spec, CustomerSpec)
+    assert [(e.name, e.renamed_from) for e in spec.endpoints][1] == ("lh3", "lakehouse")
+    capsys.readouterr()
+    assert main([*args, "nothere", "x", "--no-plan"]) == 2
+    assert "names no endpoint of customer acme" in capsys.readouterr().err

@@ -144,24 +144,46 @@ def test_protection_lifted_is_a_risk() -> None:
 
 
 def test_replacement_cascades_through_consumed_ids() -> None:
+    """A replaced resource is planned again as recreated (new ids); what consumes its id changes too,
+    and is replaced where that input forces it: the passes go on until nothing new is replaced."""
     tgw = _res("aws:ec2transitgateway/transitGateway:TransitGateway", "tgw", {"amazonSideAsn": 64512}, protect=True)
-    rt = _res("aws:ec2transitgateway/routeTable:RouteTable", "rt", {"transitGatewayId": "tgw-X"}, deps=[tgw["urn"]])
-    route = _res("aws:ec2/route:Route", "route", {"transitGatewayId": "tgw-X", "routeTableId": "rtb-1",
+    rt = _res("aws:ec2transitgateway/routeTable:RouteTable", "rt", {"transitGatewayId": "tgw-1"}, deps=[tgw["urn"]])
+    route = _res("aws:ec2/route:Route", "route", {"transitGatewayId": "tgw-1", "routeTableId": "rtb-1",
                                                     "destinationCidrBlock": "10.20.0.0/22"}, deps=[tgw["urn"]])
-    new_tgw = dict(tgw, inputs={"amazonSideAsn": 64520})
-    # The offline ids are deterministic: feed the TGW's real stand-in id to its dependents.
-    from bridgectl.offline import MockContext, fake_resource
+    assoc = _res("aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation", "assoc",
+                 {"transitGatewayRouteTableId": "tgw-rtb-1", "transitGatewayAttachmentId": "att"}, deps=[rt["urn"]])
+    old: dict[str, Any] = {"stack": "s", "resources": [tgw, rt, route, assoc]}
+    head_resources: list[dict[str, Any]] = [dict(tgw, inputs={"amazonSideAsn": 64520}), rt, route, assoc]
+    head0: dict[str, Any] = {"stack": "s", "resources": head_resources}
+    calls: list[dict[str, list[str]]] = []
 
-    rid, _ = fake_resource(MockContext(stack="s"), tgw["type"], "tgw", tgw["inputs"])
-    for r in (rt, route):
-        r["inputs"]["transitGatewayId"] = rid
-    old_plan = {"stack": "s", "resources": [tgw, rt, route]}
-    new_plan = {"stack": "s", "resources": [new_tgw, rt, route]}
-    changes = {c.name: c for c in d.resource_diff(old_plan, new_plan)}
+    def replan(replaced: dict[str, list[str]], stacks: list[str]) -> dict[str, Any]:
+        """What the offline mocks give: the replaced resources report new ids."""
+        calls.append(replaced)
+        ids = {"tgw-1": "tgw", "tgw-rtb-1": "rt"}
+        names = {u.split("::")[-1] for u in replaced["s"]}
+        resources = []
+        for r in head_resources:
+            inputs = {k: f"{v}-renewed" if ids.get(v) in names else v for k, v in r["inputs"].items()}
+            resources.append(dict(r, inputs=inputs))
+        return {"s": {"plan": {"stack": "s", "resources": resources}}}
+
+    [sd] = d.compare(["s"], {"s": {"plan": old}}, {"s": {"plan": head0}}, {}, {}, replan)
+    changes = {c.name: c for c in sd.resources}
     assert changes["tgw"].action == "replace"
     assert changes["rt"].action == "replace" and changes["rt"].changes[0].via == "tgw"
     # A route's target updates in place (ReplaceRoute); only its table and destination force a new one.
-    assert changes["route"].action == "update"
+    assert changes["route"].action == "update" and changes["route"].changes[0].via == "tgw"
+    # The association takes the replaced route table's new id: found on the second pass.
+    assert changes["assoc"].action == "replace" and changes["assoc"].changes[0].via == "rt"
+    # Pass 2 finds the route table, pass 3 the association; pass 4 would find nothing new.
+    assert [sorted(u.split("::")[-1] for u in c["s"]) for c in calls] == [["tgw"], ["rt", "tgw"],
+                                                                          ["assoc", "rt", "tgw"]]
+    assert sd.order["create"] == ["tgw", "rt", "assoc"]
+    assert sd.order["deleteAfter"] == ["assoc", "rt", "tgw"] and not sd.order["deleteFirst"]
+    # Without the passes, only what the change itself forces is seen.
+    [flat] = d.compare(["s"], {"s": {"plan": old}}, {"s": {"plan": head0}}, {}, {}, None)
+    assert [c.name for c in flat.resources if c.action == "replace"] == ["tgw"]
 
 
 def test_provider_region_change_replaces_its_resources() -> None:
@@ -270,7 +292,7 @@ def test_markdown_stays_under_the_comment_limit() -> None:
                for i in range(600)]
     report = d.DiffReport("main", "0" * 40, [d.StackDiff("dev.big", "customer", "added", changes)], [], {})
     md = d.render_markdown(report)
-    assert len(md) < 65536 and "truncated" in md
+    assert len(md) < 65536 and "do not fit in one comment" in md and "`dev.big` (600 to add" in md
 
 
 # --- the whole path, on git repositories ---------------------------------------------------------
@@ -391,6 +413,72 @@ def test_renumbered_links_with_a_customer_edit(base_repo: Path, tmp_path_factory
                    "**protected-replace** `dev` protected resource directconnect-fcr-a-vif must be replaced",
                    "**mixed-pull-request**", "`dev.acme`"):
         assert needle in md, needle
+
+
+def test_hub_renumbering_exits_1_in_every_format(base_repo: Path, tmp_path_factory: pytest.TempPathFactory,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Azure refuses to renumber subnets in use: the gate says so, with the customers it touches, the
+    same in text, Markdown and JSON."""
+    repo = _branch(base_repo, tmp_path_factory, "hub")
+    dev = repo / "Pulumi.dev.yaml"
+    dev.write_text(dev.read_text().replace("hubCidr: 10.20.0.0/22", "hubCidr: 10.30.0.0/22"))
+    _git(repo, "commit", "-q", "-am", "renumber the hub")
+    assert _run(repo) == 1
+    text = capsys.readouterr().out
+    assert "RISK [disruptive-update] expressroute-gateway-subnet: addressPrefix 10.20.0.0/27 -> 10.30.0.0/27" in text
+    assert "touches: dev.acme" in text and "virtual-network-manage-subnet" in text
+    out = repo.parent / "hub.json"
+    assert _run(repo, "--format", "json", "-o", str(out)) == 1
+    data = json.loads(out.read_text())
+    assert data["verdict"] == "risks" and data["exitCode"] == 1
+    assert {r["kind"] for r in data["risks"]} == {"disruptive-update"}
+    assert all(r["touches"] == ["dev", "dev.acme"] for r in data["risks"])
+    md = repo.parent / "hub.md"
+    assert _run(repo, "--format", "markdown", "-o", str(md)) == 1
+    assert f"**:warning: {len(data['risks'])} risk(s) found**" in md.read_text()
+
+
+def test_endpoint_rename_is_no_change(base_repo: Path, tmp_path_factory: pytest.TempPathFactory,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    repo = _branch(base_repo, tmp_path_factory, "rename")
+    acme = repo / "Pulumi.dev.acme.yaml"
+    acme.write_text(acme.read_text().replace("      - name: lakehouse\n",
+                                             "      - name: analytics-lakehouse\n        renamedFrom: lakehouse\n"))
+    _git(repo, "commit", "-q", "-am", "rename an endpoint")
+    assert _run(repo) == 0
+    text = capsys.readouterr().out
+    assert "== dev.acme (customer, unchanged): 0 to add, 0 to change, 0 to replace, 0 to delete; 0 risks" in text
+    assert text.rstrip().endswith("No risks found.")
+
+
+def test_replaced_equinix_connection_shows_its_chain(base_repo: Path, tmp_path_factory: pytest.TempPathFactory,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A metro move replaces the routers and connections; the hosted connection's confirmation and the
+    protected transit VIF downstream are replaced too, and the routing protocols go before their
+    connection (BGP, then DIRECT) and come back after it."""
+    repo = _branch(base_repo, tmp_path_factory, "metro")
+    dev = repo / "Pulumi.dev.yaml"
+    dev.write_text(dev.read_text().replace("metro: DC", "metro: NY").replace("peeringLocation: Washington DC",
+                                                                             "peeringLocation: New York"))
+    _git(repo, "commit", "-q", "-am", "move to New York")
+    out = repo.parent / "metro.json"
+    assert _run(repo, "--format", "json", "-o", str(out)) == 1
+    data = json.loads(out.read_text())
+    dev_diff = next(s for s in data["stacks"] if s["stack"] == "dev")
+    replaced = {r["name"] for r in dev_diff["resources"] if r["action"] == "replace"}
+    assert {"directconnect-fcr-a-confirm", "directconnect-fcr-a-vif", "exchange-dev-fcr-a-aws-bgp",
+            "exchange-dev-fcr-a-aws-direct", "exchange-dev-fcr-a-aws-inbound"} <= replaced
+    first = dev_diff["order"]["deleteFirst"]
+    assert first.index("exchange-dev-fcr-a-aws-bgp") < first.index("exchange-dev-fcr-a-aws-direct") \
+        < first.index("exchange-dev-fcr-a-aws")
+    create = dev_diff["order"]["create"]
+    assert create.index("exchange-dev-fcr-a-aws") < create.index("exchange-dev-fcr-a-aws-direct") \
+        < create.index("exchange-dev-fcr-a-aws-bgp")
+    # The secondary follows its primary's new redundancy group.
+    secondary = next(r for r in dev_diff["resources"] if r["name"] == "exchange-dev-fcr-b-aws")
+    assert any(c["path"] == "redundancy.group" and c["replaces"] for c in secondary["changes"])
+    vif = next(r for r in data["risks"] if r["subject"].startswith("directconnect-fcr-a-vif"))
+    assert vif["kind"] == "protected-replace" and "exchange-dev-fcr-a-aws" in vif["message"]
 
 
 def test_bad_input_exit_codes(base_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

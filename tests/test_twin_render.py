@@ -150,7 +150,8 @@ def test_expressroute_session_is_configured_as_microsoft_runs_it(dev: tuple[Brid
     assert re.findall(r"ip prefix-list PL-TO-FCR-A seq \d+ permit (\S+)", msee) == ["10.20.0.0/22"]
 
 
-def test_md5_keys_match_on_both_ends_and_differ_between_sessions(dev: tuple[BridgePlan, Lab]) -> None:
+def test_md5_keys_follow_the_plans_arrangement(dev: tuple[BridgePlan, Lab]) -> None:
+    """One key per plan key id: both links of the ExpressRoute peering share one, each transit VIF has its own."""
     _, lab = dev
     keys = {}
     for s in lab.sessions:
@@ -160,7 +161,10 @@ def test_md5_keys_match_on_both_ends_and_differ_between_sessions(dev: tuple[Brid
         # Both AWS (6-80 characters) and Azure (letters and digits, at most 25) accept it.
         assert re.fullmatch(r"[A-Za-z0-9]{6,25}", fcr_key)
         keys[s.id] = fcr_key
-    assert len(set(keys.values())) == len(keys)
+    assert keys["fcr-a/azure-primary"] == keys["fcr-b/azure-secondary"]
+    assert len({keys["fcr-a/aws"], keys["fcr-b/aws"], keys["fcr-a/azure-primary"]}) == 3
+    assert {s.id: s.key_id for s in lab.sessions} == {"fcr-a/aws": "fcr-a-aws", "fcr-b/aws": "fcr-b-aws",
+                                                     "fcr-a/azure-primary": "azure", "fcr-b/azure-secondary": "azure"}
     assert all(n.md5 is None for node in lab.routers for n in node.neighbors if n.session is None)
 
 
@@ -267,14 +271,19 @@ def test_dev_calls_for_every_scenario_kind(dev: tuple[BridgePlan, Lab]) -> None:
     _, lab = dev
     names = [s.name for s in plan_scenarios(lab)]
     assert names == ["link-cut fcr-a/aws", "link-cut fcr-b/aws", "link-cut fcr-a/azure-primary",
-                     "link-cut fcr-b/azure-secondary", "router-down fcr-a", "router-down fcr-b",
-                     "drain fcr-a/azure-primary", "drain fcr-b/azure-secondary", "bfd-off fcr-a/aws",
-                     "prefix-limit fcr-a/aws", "prefix-limit fcr-a/azure-primary"]
+                     "link-cut fcr-b/azure-secondary", "loud-cut fcr-a/aws", "loud-cut fcr-a/azure-primary",
+                     "router-down fcr-a", "router-down fcr-b", "circuit-down Washington DC", "metro-down DC",
+                     "drain fcr-a/azure-primary", "drain fcr-b/azure-secondary", "circuit-drain Washington DC",
+                     "bfd-off fcr-a/aws", "prefix-limit fcr-a/aws", "prefix-limit fcr-a/azure-primary"]
     assert {s.name for s in plan_scenarios(lab) if s.lab == "hold"} == {"bfd-off fcr-a/aws"}
+    # dev's one circuit in one metro: those two scenarios cannot be survived, and say why
+    fatal = {s.name: s.exercises for s in plan_scenarios(lab) if s.exercises}
+    assert fatal == {"circuit-down Washington DC": ("the only circuit, at Washington DC",),
+                     "metro-down DC": ("metro DC", "the only circuit, at Washington DC")}
 
 
 @pytest.mark.parametrize(("patterns", "expected"), [
-    (None, 11), (["drain"], 2), (["link-cut *"], 4), (["router-down fcr-b", "bfd-off"], 2), (["nothing"], 0)])
+    (None, 16), (["drain"], 2), (["link-cut *"], 4), (["router-down fcr-b", "bfd-off"], 2), (["nothing"], 0)])
 def test_scenarios_are_selected_by_name_or_kind(dev: tuple[BridgePlan, Lab], patterns: list[str] | None,
                                                 expected: int) -> None:
     _, lab = dev

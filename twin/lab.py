@@ -321,6 +321,20 @@ class RunningLab:
             run(["ip", "-n", node, *self._neighbour(node, iface, cut=False).split()])
         self.broken_links.discard(link_id)
 
+    def carrier_down(self, link_id: str, node: str) -> None:
+        """Take ``node``'s end of a link down: the other end loses carrier at once (a veth pair)."""
+        end = next(e for e in self._ends(self.lab.link(link_id)) if e[0] == node)
+        run(["ip", "-n", end[0], "link", "set", "dev", end[1], "down"])
+        self.broken_links.add(link_id)
+
+    def carrier_up(self, link_id: str) -> None:
+        """Bring both ends up again and pin their neighbours anew (a link taken down drops its entries)."""
+        for node, iface in self._ends(self.lab.link(link_id)):
+            run(["ip", "-n", node, "link", "set", "dev", iface, "up"])
+        for node, iface in self._ends(self.lab.link(link_id)):
+            run(["ip", "-n", node, *self._neighbour(node, iface, cut=False).split()])
+        self.broken_links.discard(link_id)
+
     def router_down(self, name: str) -> None:
         """The router stops dead: nothing leaves it any more, then its daemons are killed."""
         node = self.lab.node(name)

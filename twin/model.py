@@ -121,6 +121,45 @@ class Session:
     fcr_advertises: tuple[str, ...]
     cloud_advertises: tuple[str, ...]
     priority: str | None = None
+    #: the plan's MD5 key id: sessions with one id share one key (one per ExpressRoute peering)
+    key_id: str = ""
+    #: the ExpressRoute circuit an Azure session belongs to (0 or 1); None for a transit VIF
+    circuit: int | None = None
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """One ExpressRoute circuit: where it is and which sessions are its links."""
+
+    index: int
+    peering_location: str
+    metro: str
+    sessions: tuple[str, ...]
+
+    @property
+    def unit(self) -> str:
+        return f"circuit:{self.index}"
+
+
+@dataclass(frozen=True)
+class Metro:
+    """The routers that sit in one metro (with the circuit whose peering location is there)."""
+
+    code: str
+    routers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SinglePointRef:
+    """A single point of failure of the plan (stacks.spec.SinglePoint), as the twin names it."""
+
+    kind: str  # router, aws-device, metro, circuit, peering-location
+    name: str
+
+    def describe(self) -> str:
+        what = {"router": "router", "aws-device": "the AWS device of router", "metro": "metro",
+                "circuit": "the only circuit, at", "peering-location": "the one peering location"}
+        return f"{what.get(self.kind, self.kind)} {self.name}"
 
 
 @dataclass(frozen=True)
@@ -154,6 +193,9 @@ class Lab:
     # Sessions rendered with BFD off (the hold-timer lab); empty for the bridge as planned.
     bfd_off: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    circuits: tuple[Circuit, ...] = ()
+    metros: tuple[Metro, ...] = ()
+    single_points: tuple[SinglePointRef, ...] = ()
 
     def node(self, name: str) -> Node:
         return next(n for n in self.nodes if n.name == name)

@@ -7,10 +7,11 @@ The lab (one network namespace per node, veth links between them)::
             Cloud   gateway, one per                                               ASN 12076          ASN 65515
             WAN     transit VIF
 
-Each plan session runs as the plan has it: addresses, ASNs, a random MD5 key configured on both
-ends, BFD, each provider's timers and maximum-prefix behaviour, and outbound filters that advertise
-only the plan's prefixes. The provider-internal peerings (TGW to DX gateway, Microsoft edge to
-gateway) are plain eBGP and never fail in a scenario.
+Each plan session runs as the plan has it: addresses, ASNs (each FCR its metro's), MD5 keys in the
+plan's arrangement (one random key per key id: both links of an ExpressRoute peering share one, each
+transit VIF has its own), configured on both ends, BFD, each provider's timers and maximum-prefix
+behaviour, and outbound filters that advertise only the plan's prefixes. The provider-internal
+peerings (TGW to DX gateway, Microsoft edge to gateway) are plain eBGP and never fail in a scenario.
 
 Modelling choices, each a documented provider behaviour or a stated assumption (docs/twin.md):
 
@@ -21,7 +22,9 @@ Modelling choices, each a documented provider behaviour or a stated assumption (
   virtual interfaces).
 * AWS spreads flows over transit VIFs whose routes tie, and the ExpressRoute gateway over the
   primary and secondary links ("load-balance when the paths are equal", Microsoft planned
-  maintenance guidance): ECMP with layer-4 hashing at the TGW and the gateway.
+  maintenance guidance): ECMP with layer-4 hashing at the TGW and the gateway. Paths of equal
+  length through two metros' FCRs (different ASNs) tie too (FRR ``multipath-relax``): a stated
+  assumption for two circuits on one gateway with equal weights.
 * The FCR exports its connection subnets (its DIRECT routes) like a router with ``redistribute
   connected``, so the plan's outbound filters must keep them in; if FCRs do not export them the
   check is only stricter than reality.
@@ -44,7 +47,21 @@ from stacks import limits as L
 from stacks.plan import BgpSession, BridgePlan
 from stacks.problems import ConfigError, Problem
 
-from .model import Asns, BfdProfile, Interface, Lab, Link, LinkKind, Neighbor, Node, Role, Session
+from .model import (
+    Asns,
+    BfdProfile,
+    Circuit,
+    Interface,
+    Lab,
+    Link,
+    LinkKind,
+    Metro,
+    Neighbor,
+    Node,
+    Role,
+    Session,
+    SinglePointRef,
+)
 
 # Inside the sandbox /run is a private tmpfs; configs, logs and FRR's sockets live there.
 RUN_DIR = "/run/twin"
@@ -239,8 +256,15 @@ def build_lab(plan: BridgePlan, *, backbone_asn: int | None = None, bfd_off: Ite
     ergw.routes.extend(f"blackhole {p}" for p in plan.azure_prefixes if p != plan.hub.cidr)  # spokes
     ergw.originates.extend(azure)
 
-    fcrs = {r.name: b.node(r.name, "fcr", f"Equinix Fabric Cloud Router {r.name} ({r.metro}, ASN {asns.fcr})",
-                           asns.fcr) for r in plan.routers}
+    # The FCR ASN is the metro's (a bridge in two metros has two).
+    fcr_asn = {s.router: s.fcr.asn for s in plan.sessions}
+    fcrs = {r.name: b.node(r.name, "fcr", f"Equinix Fabric Cloud Router {r.name} ({r.metro}, ASN {fcr_asn[r.name]})",
+                           fcr_asn[r.name]) for r in plan.routers}
+    # The plan's key arrangement: one key per key id, so both links of an ExpressRoute peering share
+    # theirs and each transit VIF has its own.
+    keys = {s.key.id: _md5_key() for s in plan.sessions}
+    circuit_of = {s.id: c.circuit for c in (plan.circuits or (plan.azure,)) for s in plan.sessions
+                  if s.kind == "azure" and s.router in c.routers}
     for f in fcrs.values():
         f.redistribute_connected = True
 
@@ -276,12 +300,13 @@ def build_lab(plan: BridgePlan, *, backbone_asn: int | None = None, bfd_off: Ite
         cloud_out = tuple(str(p) for p in s.cloud_advertises)
         _peer(fcr, fcr_addr, cloud, cloud_addr, description=_session_description(s), session=s.id,
               keepalive_s=s.timers.keepalive_s, hold_s=s.timers.hold_s, bfd=profile if bfd_on else None,
-              md5=_md5_key(), b_max=s.max_prefixes_from_fcr, a_advertises=fcr_out, b_advertises=cloud_out)
+              md5=keys[s.key.id], b_max=s.max_prefixes_from_fcr, a_advertises=fcr_out, b_advertises=cloud_out)
         sessions.append(Session(
             id=s.id, kind=s.kind, fcr=fcr.name, cloud=cloud.name, link=s.id, fcr_address=_ip(fcr_addr),
             cloud_address=_ip(cloud_addr), bfd=bfd_on, detect_ms=s.bfd.detect_ms if bfd_on else None,
             keepalive_s=s.timers.keepalive_s, hold_s=s.timers.hold_s, max_prefixes=s.max_prefixes_from_fcr,
-            fcr_advertises=fcr_out, cloud_advertises=cloud_out, priority=s.priority))
+            fcr_advertises=fcr_out, cloud_advertises=cloud_out, priority=s.priority, key_id=s.key.id,
+            circuit=circuit_of.get(s.id)))
 
     # What a provider propagates inside its cloud is not filtered, so a leak from the FCR shows up
     # at the edges; only a prefix's own origin is held back (the DX gateway's allowed prefixes are
@@ -296,7 +321,13 @@ def build_lab(plan: BridgePlan, *, backbone_asn: int | None = None, bfd_off: Ite
         stack=plan.stack, asns=asns, nodes=tuple(n.freeze() for n in b.nodes.values()), links=tuple(b.links),
         sessions=tuple(sessions), aws_prefixes=aws, azure_prefixes=azure, vpc_host=VPC_HOST,
         vpc_address=_ip(vpc_address), vnet_host=VNET_HOST, vnet_address=_ip(vnet_address), aws_edge=TGW,
-        azure_edge=ERGW, excess_pool=str(b.excess_pool), bfd_off=bfd_off, notes=tuple(notes))
+        azure_edge=ERGW, excess_pool=str(b.excess_pool), bfd_off=bfd_off, notes=tuple(notes),
+        circuits=tuple(Circuit(c.circuit, c.peering_location, c.metro,
+                               tuple(s.id for s in sessions if s.circuit == c.circuit))
+                       for c in (plan.circuits or (plan.azure,))),
+        metros=tuple(Metro(m, tuple(r.name for r in plan.routers if r.metro == m))
+                     for m in dict.fromkeys(r.metro for r in plan.routers)),
+        single_points=tuple(SinglePointRef(sp.kind, sp.name) for sp in plan.single_points))
 
 
 def _hold_back(nodes: dict[str, _Draft], role: str, toward: str, prefixes: tuple[str, ...]) -> None:
@@ -343,7 +374,9 @@ def bgpd_config(node: Node) -> str:
     lines = _header(node, "bgpd")
     lines += [f"bgp route-map delay-timer {ROUTE_MAP_DELAY_S}", "!"]
     lines += [f"router bgp {node.asn}", f" bgp router-id {node.router_id}", " bgp log-neighbor-changes",
-              f" coalesce-time {COALESCE_MS}"]
+              # Equal-length AS paths through different neighbour ASNs (two metros' FCRs) share the
+              # load, as the clouds spread flows over equal paths (see the module docstring).
+              " bgp bestpath as-path multipath-relax", f" coalesce-time {COALESCE_MS}"]
     for n in node.neighbors:
         ip = n.address
         lines += [f" neighbor {ip} remote-as {n.remote_asn}", f" neighbor {ip} description {n.description}",
@@ -476,8 +509,8 @@ def expected_routes(lab: Lab, drained: Iterable[str] = ()) -> dict[str, Table]:
     for node, prefixes in raw.items():
         table: Table = {}
         for prefix, paths in prefixes.items():
-            shortest = min((p for _, p in paths), key=lambda p: (len(p), p))
-            table[prefix] = frozenset(Route(peer, " ".join(map(str, p)), p == shortest) for peer, p in paths)
+            shortest = min(len(p) for _, p in paths)
+            table[prefix] = frozenset(Route(peer, " ".join(map(str, p)), len(p) == shortest) for peer, p in paths)
         tables[node] = table
     return tables
 

@@ -91,7 +91,7 @@ def run_job(job: dict[str, Any]) -> int:
                     result = execute(rl, sc, say=lambda text: emit("progress", text=text))
                 except LabError as exc:
                     result = Result(sc.name, sc.kind, sc.target, False, detail=str(exc), failures=[str(exc)],
-                                    healed=False)
+                                    healed=False, single_points=list(sc.exercises))
                 results.append(result)
                 if not result.healed:
                     why_not = f"the lab did not heal after {sc.name}"

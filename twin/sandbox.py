@@ -44,9 +44,9 @@ from .lab import DAEMONS, FRR_DIR
 from .model import Lab
 from .render import build_lab
 from .runner import SANDBOX_ENV
-from .scenarios import Result, Scenario, plan_scenarios
+from .scenarios import Result, Scenario, exposures, plan_scenarios
 
-# A whole run may take this long before it is stopped (a dev run takes about two minutes).
+# A whole run may take this long before it is stopped (a dev or prod run takes two to four minutes).
 RUN_TIMEOUT_S = 600.0
 # How long a sandbox gets to stop cleanly before it is killed.
 STOP_GRACE_S = 10.0
@@ -93,6 +93,10 @@ class Report:
     bring_up_ms: int | None = None
     #: main lab: from the daemons' start until every session and route is in place
     convergence_ms: int | None = None
+    #: double failures the plan's topology cannot survive (computed from the plan; not run)
+    exposures: list[dict[str, Any]] = field(default_factory=list)
+    #: the plan's single points of failure, as validate names them
+    single_points: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -102,7 +106,8 @@ class Report:
         return {"stack": self.stack, "converged": self.converged,
                 "scenarios": [r.to_json() for r in self.scenarios], "checks": self.checks,
                 "problems": self.problems, "seconds": round(self.seconds, 1),
-                "bringUpMs": self.bring_up_ms, "convergenceMs": self.convergence_ms}
+                "bringUpMs": self.bring_up_ms, "convergenceMs": self.convergence_ms,
+                "singlePoints": self.single_points, "exposures": self.exposures}
 
 
 Event = dict[str, Any]
@@ -244,7 +249,10 @@ def run(plan: BridgePlan, *, backbone_asn: int | None = None, patterns: Iterable
         finally:
             for sb in sandboxes:
                 sb.stop()
-    return _report(plan.stack, sandboxes, scenarios, problems, time.monotonic() - started)
+    report = _report(plan.stack, sandboxes, scenarios, problems, time.monotonic() - started)
+    report.exposures = exposures(main_lab)
+    report.single_points = [sp.describe() for sp in main_lab.single_points]
+    return report
 
 
 def _report(stack: str, sandboxes: list[Sandbox], scenarios: list[Scenario], problems: list[str],
@@ -265,9 +273,7 @@ def _report(stack: str, sandboxes: list[Sandbox], scenarios: list[Scenario], pro
         for e in sb.events:
             if e["event"] == "scenario":
                 r = e["result"]
-                results[r["name"]] = Result(
-                    r["name"], r["kind"], r["target"], r["passed"], r["detectionMs"], r["outageMs"], r["lostPackets"],
-                    r["sentPackets"], r["routesLost"], r["recovered"], r["flowsHit"], r["detail"], r["failures"])
+                results[r["name"]] = Result.from_json(r)
             elif e["event"] == "checks" and sb.name == "main":
                 checks = e["checks"]
             elif e["event"] == "checks" and not all(c["passed"] for c in e["checks"]):

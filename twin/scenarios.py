@@ -1,8 +1,9 @@
 """The failures the twin inflicts, how each is measured, and the property each must show.
 
 Every scenario follows one script: start the probe, let it run, inject the fault and note when,
-poll the surviving routers' own state until they react, let the bridge settle, stop the probe,
-count what was lost, undo the fault and wait until the lab is exactly as before.
+poll the surviving routers' own state until they react (watching the edges' routes all along), let
+the bridge settle, stop the probe, count what was lost, undo the fault, wait until the lab is
+exactly as before and check that traffic flows again.
 
 Figures (see docs/twin.md):
 
@@ -11,8 +12,12 @@ Figures (see docs/twin.md):
   holding the prepended paths;
 * outage: the longest gap in any probe flow's replies (flows are spread over every path);
 * lost packets: probe packets sent but never answered;
-* routes lost: expected prefixes with no path left at the AWS edge (TGW) or the Azure edge
-  (ExpressRoute gateway) while the fault lasts.
+* routes lost: the most expected prefixes with no path left at the AWS edge (TGW) or the Azure edge
+  (ExpressRoute gateway) at any moment of the fault, sampled from injection to the end.
+
+The judge is the same for every kind: a scenario passes only when traffic keeps flowing within the
+bars and flows again after the fault is undone. A fault the plan's topology cannot survive (its
+single points of failure, stacks.spec.single_points) is run like any other and fails, naming them.
 """
 
 from __future__ import annotations
@@ -25,16 +30,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bridgectl.health.model import evaluate, fault_footprint, matches
 from stacks import limits as L
 
 from .checks import CONVERGE_TIMEOUT_S, lab_problems, route_problems, wait_converged
+from .health import expected_from_lab
+from .health import observe as observe_health
 from .lab import LabError, RunningLab, run
 from .model import Lab, Session
 from .probe import Summary
 from .render import ERGW, ROUTE_MAP_DELAY_S, prefix_list, route_map
 
-Kind = Literal["link-cut", "router-down", "drain", "bfd-off", "prefix-limit"]
-KINDS: tuple[Kind, ...] = ("link-cut", "router-down", "drain", "bfd-off", "prefix-limit")
+Kind = Literal["link-cut", "loud-cut", "router-down", "circuit-down", "metro-down", "double-fault", "drain",
+               "circuit-drain", "bfd-off", "prefix-limit"]
+KINDS: tuple[Kind, ...] = ("link-cut", "loud-cut", "router-down", "circuit-down", "metro-down", "double-fault",
+                           "drain", "circuit-drain", "bfd-off", "prefix-limit")
+#: kinds that take sessions down and must be survived within the bars
+LOSS_KINDS = ("link-cut", "loud-cut", "router-down", "circuit-down", "metro-down", "double-fault", "prefix-limit")
 
 # --- the properties (the product's pass/fail bars) ----------------------------------------------------
 
@@ -55,11 +67,17 @@ PREFIX_LIMIT_STAYS_DOWN_S = 2.0
 
 BASELINE_S = 0.5  # probe traffic before the fault
 SETTLE_S = 1.5  # after detection: long enough to see the probe flow again within MAX_OUTAGE_MS
+# The probe runs at least this long after the fault, so an outage that lasts past the bar is never
+# cut short into an "at least" figure under it: a flow that has not recovered by then fails.
+MIN_WINDOW_S = MAX_OUTAGE_MS / 1000 + 1.0
+ROUTES_SAMPLE_S = 0.05  # the edges' routes are sampled this often while the fault lasts
+AFTER_PROBE_S = 0.5  # traffic after the fault is undone: every packet of this must come back
 POLL_S = 0.01  # state polling while waiting for a reaction
 DETECT_MARGIN_S = 5.0  # waited beyond the slowest detection the design allows
 PROBE_READY_S = 5.0
 PROBE_SPARE_S = 30.0  # the probe's own deadline lies this far past the longest a scenario can take
 PREFIX_FILL_TIMEOUT_S = 60.0  # for the routes up to a session's limit to reach the cloud
+HEALTH_SETTLE_S = 3.0  # health's reading may wait this long for withdrawals still in flight
 
 MAX_PREFIX_REASON = "Cease/Maximum Number of Prefixes Reached"
 HOLD_TIMER_REASON = "Hold Timer Expired"
@@ -69,9 +87,13 @@ HOLD_TIMER_REASON = "Hold Timer Expired"
 class Scenario:
     name: str
     kind: Kind
-    target: str  # a session id, or a router's name
+    target: str  # a session id, a router's name, a circuit (circuit:0), a metro, or two units joined by " + "
     lab: Literal["main", "hold"]
     expect: str  # the property, in words
+    #: the plan's single points of failure this fault takes out (empty when the topology survives it)
+    exercises: tuple[str, ...] = ()
+    #: the failure units it takes down together: router:<name>, vif:<session>, circuit:<n>
+    units: tuple[str, ...] = ()
 
 
 @dataclass
@@ -90,16 +112,142 @@ class Result:
     detail: str = ""
     failures: list[str] = field(default_factory=list)
     healed: bool = True  # the lab was as before once the fault was undone
+    #: whether `bridgectl health`'s evaluation, run on the routers during the fault, named exactly the
+    #: sessions and prefixes the fault took down (None: not run)
+    health_matched: bool | None = None
+    health_detail: str = ""
+    #: the single points of failure the fault exercised (Scenario.exercises)
+    single_points: list[str] = field(default_factory=list)
+    #: traffic flowed again, every packet answered, once the fault was undone (None: not measured)
+    recovered_after: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "target": self.target, "passed": self.passed,
                 "detectionMs": self.detection_ms, "outageMs": self.outage_ms, "lostPackets": self.lost_packets,
                 "sentPackets": self.sent_packets, "routesLost": self.routes_lost, "recovered": self.recovered,
-                "flowsHit": self.flows_hit, "detail": self.detail, "failures": self.failures}
+                "flowsHit": self.flows_hit, "detail": self.detail, "failures": self.failures,
+                "healthMatched": self.health_matched, "healthDetail": self.health_detail,
+                "singlePoints": self.single_points, "recoveredAfter": self.recovered_after}
+
+    @classmethod
+    def from_json(cls, r: dict[str, Any]) -> Result:
+        return cls(r["name"], r["kind"], r["target"], r["passed"], r["detectionMs"], r["outageMs"], r["lostPackets"],
+                   r["sentPackets"], r["routesLost"], r["recovered"], r["flowsHit"], r["detail"], r["failures"],
+                   health_matched=r.get("healthMatched"), health_detail=r.get("healthDetail", ""),
+                   single_points=list(r.get("singlePoints") or []), recovered_after=r.get("recoveredAfter"))
 
     @classmethod
     def not_run(cls, sc: Scenario, why: str) -> Result:
-        return cls(sc.name, sc.kind, sc.target, False, detail=f"not run: {why}", failures=[why])
+        return cls(sc.name, sc.kind, sc.target, False, detail=f"not run: {why}", failures=[why],
+                   single_points=list(sc.exercises))
+
+
+# --- the topology, from the plan: what a set of failures leaves ----------------------------------------
+
+
+def unit_sessions(lab: Lab, unit: str) -> set[str]:
+    """The plan sessions a failure unit takes down: a router all of its, a transit VIF its own, a
+    circuit both of its links."""
+    kind, _, name = unit.partition(":")
+    if kind == "router":
+        return {s.id for s in lab.sessions if s.fcr == name}
+    if kind == "vif":
+        return {name}
+    if kind == "circuit":
+        return {s.id for s in lab.sessions if s.circuit == int(name)}
+    if kind == "session":
+        return {name}
+    raise ValueError(f"unknown failure unit {unit!r}")
+
+
+def unit_name(lab: Lab, unit: str) -> str:
+    kind, _, name = unit.partition(":")
+    if kind == "circuit":
+        c = next(c for c in lab.circuits if c.index == int(name))
+        return f"circuit {c.peering_location}"
+    return {"router": "router", "vif": "transit VIF", "session": "session"}[kind] + f" {name}"
+
+
+def complete_paths(lab: Lab, down: set[str]) -> list[str]:
+    """The routers that still join AWS to Azure with the sessions ``down`` gone: a router whose transit
+    VIF and at least one ExpressRoute link are up (the DX gateway and the ExpressRoute gateway give no
+    transit between routers, so a path never crosses two)."""
+    out = []
+    for f in lab.fcrs:
+        mine = [s for s in lab.sessions if s.fcr == f.name and s.id not in down]
+        if any(s.kind == "aws" for s in mine) and any(s.kind == "azure" for s in mine):
+            out.append(f.name)
+    return out
+
+
+def exercised(lab: Lab, down: set[str]) -> tuple[str, ...]:
+    """The plan's single points of failure that ``down`` takes out, when it leaves no complete path."""
+    if complete_paths(lab, down):
+        return ()
+    out = []
+    for sp in lab.single_points:
+        if sp.kind == "router" or sp.kind == "aws-device":
+            gone = {s.id for s in lab.sessions if s.fcr == sp.name and (sp.kind == "router" or s.kind == "aws")}
+        elif sp.kind == "metro":
+            routers = next((m.routers for m in lab.metros if m.code == sp.name), ())
+            gone = {s.id for s in lab.sessions if s.fcr in routers}
+        else:  # circuit, peering-location: every circuit there
+            gone = {sid for c in lab.circuits if c.peering_location == sp.name for sid in c.sessions}
+        if gone and gone <= down:
+            out.append(sp.describe())
+    return tuple(out) or ("no complete path is left",)
+
+
+def failure_units(lab: Lab) -> list[str]:
+    """The independent parts a double fault combines: each router, each transit VIF, each circuit."""
+    return ([f"router:{f.name}" for f in lab.fcrs] + [f"vif:{s.id}" for s in lab.sessions if s.kind == "aws"]
+            + [c.unit for c in lab.circuits])
+
+
+def _lacks(lab: Lab, pair: tuple[str, str], down: set[str]) -> str:
+    kinds = {u.partition(":")[0] for u in pair}
+    if kinds == {"circuit"}:
+        return "a third circuit at another peering location"
+    if kinds == {"router"}:
+        return "a third router"
+    if kinds == {"vif"}:
+        return "a third transit VIF (a third router)"
+    why = []
+    for f in lab.fcrs:
+        mine = [s for s in lab.sessions if s.fcr == f.name]
+        if all(s.id in down for s in mine):
+            why.append(f"{f.name} is down")
+        elif all(s.id in down for s in mine if s.kind == "aws"):
+            why.append(f"{f.name} has no transit VIF")
+        else:
+            why.append(f"{f.name} has no ExpressRoute link")
+    return "a router that keeps its transit VIF and an ExpressRoute link: " + ", ".join(why)
+
+
+def double_faults(lab: Lab) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
+    """Pairs of failure units, each survivable alone: those that leave a complete path (to run), and
+    those that leave none (exposures, with what the topology lacks). A pair of which one part contains
+    the other is the bigger part alone, already a single-failure scenario, and is left out."""
+    run_pairs: list[tuple[str, str]] = []
+    exposures: list[dict[str, Any]] = []
+    units = [u for u in failure_units(lab) if complete_paths(lab, unit_sessions(lab, u))]
+    for i, a in enumerate(units):
+        for b in units[i + 1:]:
+            da, db = unit_sessions(lab, a), unit_sessions(lab, b)
+            if da <= db or db <= da:
+                continue
+            down = da | db
+            if complete_paths(lab, down):
+                run_pairs.append((a, b))
+            else:
+                exposures.append({"faults": [unit_name(lab, a), unit_name(lab, b)],
+                                  "lacks": _lacks(lab, (a, b), down)})
+    return run_pairs, exposures
+
+
+def exposures(lab: Lab) -> list[dict[str, Any]]:
+    """The double failures the topology cannot survive, computed from the plan (none is run)."""
+    return double_faults(lab)[1]
 
 
 def plan_scenarios(lab: Lab) -> list[Scenario]:
@@ -107,21 +255,48 @@ def plan_scenarios(lab: Lab) -> list[Scenario]:
     aws = [s for s in lab.sessions if s.kind == "aws"]
     azure = [s for s in lab.sessions if s.kind == "azure"]
     survive = f"detected in <= {MAX_DETECTION_MS} ms, probe outage <= {MAX_OUTAGE_MS} ms, no route lost"
-    out = [Scenario(f"link-cut {s.id}", "link-cut", s.id, "main", survive) for s in (*aws, *azure)]
-    out += [Scenario(f"router-down {f.name}", "router-down", f.name, "main", survive) for f in lab.fcrs]
+
+    def lose(kind: Kind, name: str, target: str, units: tuple[str, ...], expect: str = survive) -> Scenario:
+        down: set[str] = set()
+        for u in units:
+            down |= unit_sessions(lab, u)
+        spofs = exercised(lab, down)
+        if spofs:
+            expect = f"not survivable: {', '.join(spofs)} (a single point of failure); reported failed"
+        return Scenario(name, kind, target, "main", expect, spofs, units)
+
+    out = [lose("link-cut", f"link-cut {s.id}", s.id, (f"session:{s.id}",)) for s in (*aws, *azure)]
+    # Carrier loss and a NOTIFICATION: one transit VIF and one ExpressRoute link of each circuit.
+    loud = aws[:1] + [next(s for s in azure if s.circuit == c.index) for c in lab.circuits]
+    out += [lose("loud-cut", f"loud-cut {s.id}", s.id, (f"session:{s.id}",),
+                 f"carrier loss and a BGP NOTIFICATION: detected at once, outage <= {MAX_OUTAGE_MS} ms, no route lost")
+            for s in loud]
+    out += [lose("router-down", f"router-down {f.name}", f.name, (f"router:{f.name}",)) for f in lab.fcrs]
+    out += [lose("circuit-down", f"circuit-down {c.peering_location}", c.unit, (c.unit,)) for c in lab.circuits]
+    out += [lose("metro-down", f"metro-down {m.code}", m.code, tuple(f"router:{r}" for r in m.routers))
+            for m in lab.metros]
+    pairs, _ = double_faults(lab)
+    out += [lose("double-fault", f"double-fault {unit_name(lab, a)} + {unit_name(lab, b)}", f"{a} + {b}", (a, b))
+            for a, b in pairs]
     out += [Scenario(f"drain {s.id}", "drain", s.id, "main",
                      f"AS {L.MICROSOFT_EDGE_ASN} prepended {L.MICROSOFT_MAINTENANCE_PREPEND} times, session stays "
                      "up, no packet lost") for s in azure]
+    out += [Scenario(f"circuit-drain {c.peering_location}", "circuit-drain", c.unit, "main",
+                     f"both links of the circuit drained (AS {L.MICROSOFT_EDGE_ASN} prepended), sessions stay up, "
+                     "no packet lost", units=(c.unit,)) for c in lab.circuits]
     with_bfd = [s for s in aws if s.bfd]
     if with_bfd:
         s = with_bfd[0]
+        spofs = exercised(lab, {s.id})
         out.append(Scenario(f"bfd-off {s.id}", "bfd-off", s.id, "hold",
-                            f"without BFD a silent cut is found only by the {s.hold_s} s hold timer"))
+                            f"without BFD a silent cut is found only by the {s.hold_s} s hold timer", spofs,
+                            (f"session:{s.id}",)))
     # One session of each provider: AWS takes a transit VIF session over 100 routes idle, Azure drops
-    # a private peering session over its tier's limit.
+    # a private peering session over its tier's limit. The traffic must survive the drop.
     for first, toward in ((aws[:1], "AWS"), (azure[:1], "Azure")):
-        out += [Scenario(f"prefix-limit {s.id}", "prefix-limit", s.id, "main",
-                         f"over {s.max_prefixes} routes toward {toward}: the session goes down and stays down")
+        out += [lose("prefix-limit", f"prefix-limit {s.id}", s.id, (f"session:{s.id}",),
+                     f"over {s.max_prefixes} routes toward {toward}: the session goes down and stays down; "
+                     f"outage <= {MAX_OUTAGE_MS} ms, no route lost")
                 for s in first]
     return out
 
@@ -129,15 +304,46 @@ def plan_scenarios(lab: Lab) -> list[Scenario]:
 # --- running one ------------------------------------------------------------------------------------
 
 
-def _down_times(rl: RunningLab, ends: list[tuple[str, str]], t0: float, timeout: float) -> dict[tuple[str, str], Any]:
+class _RouteWatch:
+    """The edges' routes, sampled while a fault lasts: the most expected prefixes missing at once."""
+
+    def __init__(self, rl: RunningLab) -> None:
+        self.rl, self.worst, self.samples, self._next = rl, 0, 0, 0.0
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + ROUTES_SAMPLE_S
+        try:
+            lost = _routes_lost(self.rl)
+        except (LabError, OSError):
+            return  # an edge busy for a moment: the next sample reads it
+        self.samples += 1
+        self.worst = max(self.worst, lost)
+
+    def wait(self, seconds: float) -> None:
+        """Sleep ``seconds``, sampling all along."""
+        deadline = time.monotonic() + seconds
+        while True:
+            self.tick()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(POLL_S * 2, left))
+
+
+def _down_times(rl: RunningLab, ends: list[tuple[str, str]], t0: float, timeout: float,
+                tick: Callable[[], None] = lambda: None) -> dict[tuple[str, str], Any]:
     """Poll each (router, neighbour address) until its session leaves Established.
 
     Returns, per end, (milliseconds after ``t0``, the neighbour's JSON at that moment); ends that
-    never went down are missing.
+    never went down are missing. ``tick`` runs on every round (the route watch).
     """
     seen: dict[tuple[str, str], Any] = {}
     deadline = t0 + timeout
     while len(seen) < len(ends) and time.monotonic() < deadline:
+        tick()
         for node in {n for n, a in ends if (n, a) not in seen}:
             data = rl.neighbors(node)
             now = time.monotonic()
@@ -184,6 +390,7 @@ class _Fault(abc.ABC):
         self.ends: list[tuple[str, str]] = []  # (router, neighbour address) that must go down
         self.timeout_s = 10.0  # for them to go down
         self.prepare_s = 0.0  # the longest prepare() may take
+        self.drained: list[str] = []  # sessions it drains (a drain takes none down)
 
     def prepare(self) -> None:  # noqa: B027 (an optional hook: most faults need nothing)
         """Anything that must be in place before the fault, outside the measured time."""
@@ -203,9 +410,11 @@ def _down_within_s(session: Session) -> float:
 
 
 class _LinkCut(_Fault):
-    def __init__(self, rl: RunningLab, sc: Scenario) -> None:
+    """A silent cut: both ends keep carrier, nothing crosses."""
+
+    def __init__(self, rl: RunningLab, sc: Scenario, target: str | None = None) -> None:
         super().__init__(rl, sc)
-        s = self.lab.session(sc.target)
+        s = self.lab.session(target or sc.target)
         self.session = s
         self.ends = [(s.fcr, s.cloud_address), (s.cloud, s.fcr_address)]
         self.timeout_s = _down_within_s(s) + DETECT_MARGIN_S
@@ -217,26 +426,80 @@ class _LinkCut(_Fault):
         self.rl.mend(self.session.link)
 
 
-class _RouterDown(_Fault):
+class _LoudCut(_Fault):
+    """A loud cut: the cloud end sends a BGP NOTIFICATION (Cease) and its port goes dark, so the FCR sees
+    the session end and its interface lose carrier at once."""
+
     def __init__(self, rl: RunningLab, sc: Scenario) -> None:
         super().__init__(rl, sc)
-        sessions = [s for s in self.lab.sessions if s.fcr == sc.target]
+        s = self.session = self.lab.session(sc.target)
+        self.ends = [(s.fcr, s.cloud_address), (s.cloud, s.fcr_address)]
+        self.timeout_s = DETECT_MARGIN_S
+        self.asn = self.lab.node(s.cloud).asn
+
+    def _shutdown(self, on: bool) -> None:
+        s = self.session
+        self.rl.bgp(s.cloud).configure(f"router bgp {self.asn}",
+                                       f"{'' if on else 'no '}neighbor {s.fcr_address} shutdown", "exit")
+
+    def inject(self) -> None:
+        self._shutdown(True)
+        self.rl.carrier_down(self.session.link, self.session.cloud)
+
+    def undo(self) -> None:
+        self.rl.carrier_up(self.session.link)
+        self._shutdown(False)
+
+
+class _RouterDown(_Fault):
+    def __init__(self, rl: RunningLab, sc: Scenario, target: str | None = None) -> None:
+        super().__init__(rl, sc)
+        self.router = target or sc.target
+        sessions = [s for s in self.lab.sessions if s.fcr == self.router]
         self.ends = [(s.cloud, s.fcr_address) for s in sessions]
         self.timeout_s = max(_down_within_s(s) for s in sessions) + DETECT_MARGIN_S
 
     def inject(self) -> None:
-        self.rl.router_down(self.sc.target)
+        self.rl.router_down(self.router)
 
     def undo(self) -> None:
-        self.rl.router_up(self.sc.target)
+        self.rl.router_up(self.router)
+
+
+class _Together(_Fault):
+    """Several faults at once (a circuit's two links, a metro's routers, a double fault)."""
+
+    def __init__(self, rl: RunningLab, sc: Scenario, parts: list[_Fault]) -> None:
+        super().__init__(rl, sc)
+        self.parts = parts
+        self.ends = list(dict.fromkeys(end for p in parts for end in p.ends))
+        self.timeout_s = max(p.timeout_s for p in parts)
+        self.drained = [d for p in parts for d in p.drained]
+        self.done: list[_Fault] = []
+
+    def inject(self) -> None:
+        for p in self.parts:
+            p.inject()
+            self.done.append(p)
+
+    def undo(self) -> None:
+        errors = []
+        for p in reversed(self.done):
+            try:
+                p.undo()
+            except LabError as exc:
+                errors.append(str(exc))
+        if errors:
+            raise LabError("; ".join(errors))
 
 
 class _Drain(_Fault):
     """Microsoft's planned maintenance on one link: AS 12076 prepended toward the FCR and the gateway."""
 
-    def __init__(self, rl: RunningLab, sc: Scenario) -> None:
+    def __init__(self, rl: RunningLab, sc: Scenario, target: str | None = None) -> None:
         super().__init__(rl, sc)
-        self.session = s = self.lab.session(sc.target)
+        self.session = s = self.lab.session(target or sc.target)
+        self.drained = [s.id]
         edge = self.lab.node(s.cloud)
         self.toward = [(route_map("TO", s.fcr), s.fcr_address),
                        (route_map("TO", ERGW), edge.neighbor_to(ERGW).address)]
@@ -330,19 +593,43 @@ class _PrefixFlood(_Fault):
         self.rl.bgp(s.cloud).configure(f"do clear bgp ipv4 unicast {s.fcr_address}")
 
 
-FAULTS: dict[Kind, Callable[[RunningLab, Scenario], _Fault]] = {
-    "link-cut": _LinkCut, "router-down": _RouterDown, "drain": _Drain, "bfd-off": _LinkCut,
-    "prefix-limit": _PrefixFlood,
-}
+def make_fault(rl: RunningLab, sc: Scenario) -> _Fault:
+    """The fault a scenario inflicts."""
+    lab = rl.lab
+
+    def unit_fault(unit: str) -> list[_Fault]:
+        kind, _, name = unit.partition(":")
+        if kind == "router":
+            return [_RouterDown(rl, sc, name)]
+        if kind == "circuit":
+            return [_LinkCut(rl, sc, s) for s in sorted(unit_sessions(lab, unit))]
+        return [_LinkCut(rl, sc, name)]
+
+    if sc.kind in ("link-cut", "bfd-off"):
+        return _LinkCut(rl, sc)
+    if sc.kind == "loud-cut":
+        return _LoudCut(rl, sc)
+    if sc.kind == "router-down":
+        return _RouterDown(rl, sc)
+    if sc.kind == "drain":
+        return _Drain(rl, sc)
+    if sc.kind == "prefix-limit":
+        return _PrefixFlood(rl, sc)
+    if sc.kind == "circuit-drain":
+        return _Together(rl, sc, [_Drain(rl, sc, s) for s in sorted(unit_sessions(lab, sc.target))])
+    # circuit-down, metro-down, double-fault: their units, all at once
+    return _Together(rl, sc, [f for u in sc.units for f in unit_fault(u)])
 
 
 def execute(rl: RunningLab, sc: Scenario, say: Callable[[str], None] = lambda _: None) -> Result:
     """Run one scenario on a converged lab and leave the lab converged again (or say it is not)."""
-    fault = FAULTS[sc.kind](rl, sc)
-    result = Result(sc.name, sc.kind, sc.target, passed=False)
-    before = _connections(rl) if sc.kind == "drain" else {}
-    probe = rl.start_probe(max_seconds=fault.prepare_s + fault.timeout_s + BASELINE_S + SETTLE_S
-                           + PREFIX_LIMIT_STAYS_DOWN_S + PROBE_SPARE_S)
+    fault = make_fault(rl, sc)
+    result = Result(sc.name, sc.kind, sc.target, passed=False, single_points=list(sc.exercises))
+    draining = sc.kind in ("drain", "circuit-drain")
+    before = _connections(rl) if draining else {}
+    watch = _RouteWatch(rl)
+    probe = rl.start_probe(max_seconds=fault.prepare_s + fault.timeout_s + BASELINE_S + SETTLE_S + MIN_WINDOW_S
+                           + PREFIX_LIMIT_STAYS_DOWN_S + HEALTH_SETTLE_S + PROBE_SPARE_S)
     summary: Summary | None = None
     injected = False
     try:
@@ -354,14 +641,16 @@ def execute(rl: RunningLab, sc: Scenario, say: Callable[[str], None] = lambda _:
         t0 = time.monotonic()
         fault.inject()
         say(f"{sc.name}: fault injected")
-        if sc.kind == "drain":
-            _observe_drain(rl, sc, fault, t0, result)
+        if draining:
+            _observe_drain(rl, fault, t0, result, watch.tick)
         else:
-            _observe_down(rl, sc, fault, t0, result)
-        time.sleep(SETTLE_S)
-        result.routes_lost = _routes_lost(rl)
+            _observe_down(rl, fault, t0, result, watch.tick)
+        # Long enough to see the probe flow again, and never shorter than the outage bar plus a margin.
+        watch.wait(max(SETTLE_S, t0 + MIN_WINDOW_S - time.monotonic()))
+        result.health_matched, result.health_detail = _health(rl, sc, watch.tick)
         if sc.kind == "prefix-limit":
-            _check_stays_down(rl, fault, result)
+            _check_stays_down(rl, fault, result, watch)
+        result.routes_lost = watch.worst
     finally:
         try:
             summary = probe.stop()
@@ -376,23 +665,61 @@ def execute(rl: RunningLab, sc: Scenario, say: Callable[[str], None] = lambda _:
             if problems:
                 result.healed = False
                 result.failures.append("the lab did not heal after the fault was undone: " + "; ".join(problems[:3]))
+            else:
+                result.recovered_after = _flows_again(rl)
     assert summary is not None
     result.outage_ms = round(summary.outage_ms)
     result.lost_packets = summary.sent - summary.received
     result.sent_packets = summary.sent
     result.recovered = summary.recovered
     result.flows_hit = summary.flows_hit
-    if sc.kind == "drain":
+    if draining:
         after = _connections(rl)
         dropped = [f"{node}->{peer}" for (node, peer), n in before.items() if after.get((node, peer)) != n]
         if dropped:
             result.failures.append(f"sessions re-established during the drain: {', '.join(dropped)}")
-    _judge(sc, fault, result)
+    judge(sc, result, fault)
     return result
 
 
-def _observe_down(rl: RunningLab, sc: Scenario, fault: _Fault, t0: float, result: Result) -> None:
-    seen = _down_times(rl, fault.ends, t0, fault.timeout_s)
+def _flows_again(rl: RunningLab) -> bool:
+    """Once the fault is undone, every probe packet crosses the bridge and comes back."""
+    probe = rl.start_probe(max_seconds=AFTER_PROBE_S + PROBE_READY_S + 10)
+    ready = probe.wait_ready(PROBE_READY_S)
+    if ready:
+        time.sleep(AFTER_PROBE_S)
+    summary = probe.stop()
+    return ready and summary.sent > 0 and summary.received == summary.sent
+
+
+def fault_sessions(lab: Lab, sc: Scenario) -> set[str]:
+    """The plan sessions a scenario's fault takes down (none for a drain: it only lengthens paths)."""
+    if sc.kind in ("drain", "circuit-drain"):
+        return set()
+    if sc.kind == "router-down":
+        return {s.id for s in lab.sessions if s.fcr == sc.target}
+    if sc.kind in ("circuit-down", "metro-down", "double-fault"):
+        return {sid for u in sc.units for sid in unit_sessions(lab, u)}
+    return {sc.target}
+
+
+def _health(rl: RunningLab, sc: Scenario, tick: Callable[[], None] = lambda: None) -> tuple[bool, str]:
+    """Run health's evaluation on the routers while the fault lasts and compare what it names with what
+    the fault took down; polled briefly, as withdrawals may still be crossing the bridge."""
+    expected = expected_from_lab(rl.lab)
+    footprint = fault_footprint(expected, fault_sessions(rl.lab, sc))
+    deadline = time.monotonic() + HEALTH_SETTLE_S
+    while True:
+        tick()
+        ok, detail = matches(evaluate(expected, observe_health(rl)), footprint)
+        if ok or time.monotonic() > deadline:
+            return ok, detail
+        time.sleep(POLL_S * 10)
+
+
+def _observe_down(rl: RunningLab, fault: _Fault, t0: float, result: Result,
+                  tick: Callable[[], None] = lambda: None) -> None:
+    seen = _down_times(rl, fault.ends, t0, fault.timeout_s, tick)
     missing = [f"{n} (to {a})" for n, a in fault.ends if (n, a) not in seen]
     if missing:
         result.failures.append(f"not detected within {fault.timeout_s:.0f} s at {', '.join(missing)}")
@@ -403,13 +730,15 @@ def _observe_down(rl: RunningLab, sc: Scenario, fault: _Fault, t0: float, result
         result.detail = f"down at {', '.join(sorted(n for n, _ in seen))}: {', '.join(reasons)}"
 
 
-def _observe_drain(rl: RunningLab, sc: Scenario, fault: _Fault, t0: float, result: Result) -> None:
+def _observe_drain(rl: RunningLab, fault: _Fault, t0: float, result: Result,
+                   tick: Callable[[], None] = lambda: None) -> None:
     deadline = t0 + fault.timeout_s
     while True:
-        problems = route_problems(rl, drained=[sc.target])
+        tick()
+        problems = route_problems(rl, drained=fault.drained)
         if not problems:
             result.detection_ms = round((time.monotonic() - t0) * 1000)
-            result.detail = "every router holds the prepended paths; traffic left the drained link"
+            result.detail = "every router holds the prepended paths; traffic left the drained link(s)"
             return
         if time.monotonic() > deadline:
             result.failures.append("the prepend did not reach every router: " + "; ".join(problems[:3]))
@@ -417,10 +746,11 @@ def _observe_drain(rl: RunningLab, sc: Scenario, fault: _Fault, t0: float, resul
         time.sleep(POLL_S * 5)
 
 
-def _check_stays_down(rl: RunningLab, fault: _Fault, result: Result) -> None:
+def _check_stays_down(rl: RunningLab, fault: _Fault, result: Result, watch: _RouteWatch) -> None:
     node, peer = fault.ends[0]
     deadline = time.monotonic() + PREFIX_LIMIT_STAYS_DOWN_S
     while time.monotonic() < deadline:
+        watch.tick()
         info = rl.neighbors(node).get(peer, {})
         if info.get("bgpState") == "Established":
             result.failures.append(f"{node} brought the session back up while over the limit")
@@ -435,27 +765,46 @@ def _check_stays_down(rl: RunningLab, fault: _Fault, result: Result) -> None:
         result.detail = f"{node} idle after more than {count} routes: {MAX_PREFIX_REASON}"
 
 
-def _judge(sc: Scenario, fault: _Fault, result: Result) -> None:
+def judge(sc: Scenario, result: Result, fault: _Fault | None = None) -> None:
+    """Pass or fail a scenario on its measured figures: the same bars for every kind that takes sessions
+    down, no packet lost for a drain, the hold timer for the scenario without BFD; and, for every kind,
+    traffic flowing again while the fault lasts and once it is undone. A fault the topology cannot survive
+    fails naming its single points of failure; one predicted fatal that traffic survived fails too (the
+    twin would then not be the plan's topology)."""
     f = result.failures
-    if sc.kind in ("link-cut", "router-down"):
+    if sc.kind in LOSS_KINDS:
         if result.detection_ms is not None and result.detection_ms > MAX_DETECTION_MS:
             f.append(f"detection {result.detection_ms} ms > {MAX_DETECTION_MS} ms")
         if result.outage_ms is not None and result.outage_ms > MAX_OUTAGE_MS:
-            f.append(f"outage {result.outage_ms} ms > {MAX_OUTAGE_MS} ms")
-        if not result.recovered:
-            f.append("the probe did not flow again while the fault lasted")
-        if result.routes_lost:
-            f.append(f"{result.routes_lost} route(s) lost at the edges")
-    elif sc.kind == "drain":
+            f.append(f"outage {'at least ' if result.recovered is False else ''}{result.outage_ms} ms > "
+                     f"{MAX_OUTAGE_MS} ms")
+    elif sc.kind in ("drain", "circuit-drain"):
         if result.lost_packets is not None and result.lost_packets > MAX_DRAIN_LOST_PACKETS:
             f.append(f"{result.lost_packets} packet(s) lost during the drain")
     elif sc.kind == "bfd-off":
-        assert isinstance(fault, _LinkCut)
-        hold_ms = fault.session.hold_s * 1000
-        if result.detection_ms is not None and result.detection_ms > hold_ms + HOLD_TIMER_TOLERANCE_MS:
-            f.append(f"detection {result.detection_ms} ms, later than the {fault.session.hold_s} s hold timer")
+        hold_s = fault.session.hold_s if isinstance(fault, _LinkCut) else L.AWS_BGP_HOLD_S
+        if result.detection_ms is not None and result.detection_ms > hold_s * 1000 + HOLD_TIMER_TOLERANCE_MS:
+            f.append(f"detection {result.detection_ms} ms, later than the {hold_s} s hold timer")
         if HOLD_TIMER_REASON not in result.detail:
             f.append("not brought down by the hold timer")
+        limit = hold_s * 1000 + HOLD_TIMER_TOLERANCE_MS + MAX_OUTAGE_MS
+        if result.outage_ms is not None and result.outage_ms > limit:
+            f.append(f"outage {result.outage_ms} ms > the hold timer plus {MAX_OUTAGE_MS} ms")
+    if result.recovered is False:
+        f.append("traffic did not flow again while the fault lasted")
+    if result.routes_lost:
+        f.append(f"{result.routes_lost} route(s) lost at the edges during the fault")
+    if result.health_matched is False and sc.kind not in ("drain", "circuit-drain"):
+        f.append(f"health did not name exactly what the fault took down: {result.health_detail}")
+    if result.recovered_after is False:
+        f.append("traffic did not flow again after the fault was undone")
+    if sc.exercises:
+        if f:
+            f.insert(0, f"{', '.join(sc.exercises)}: a single point of failure; the topology cannot survive "
+                        "this fault")
+        elif result.sent_packets is not None:
+            f.append(f"the plan says this cuts AWS from Azure ({', '.join(sc.exercises)}), yet traffic kept "
+                     "flowing: the twin is not the plan's topology")
     result.passed = not f
 
 

@@ -20,28 +20,36 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--policy-config-out", metavar="FILE",
                    help="also write the pack's config for this stack (its planned prefixes) as JSON, for "
                         "`pulumi preview --policy-pack-config FILE` (one stack only)")
-    p.add_argument("--json", action="store_true", help="print the violations as JSON")
+    p.add_argument("--json", action="store_true",
+                   help='print [{"stack", "resources", "violations", "notEvaluated", "notApplicable"}] as JSON '
+                        "(docs/cli.md)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from bridgectl.cli import PrerequisiteMissing, UsageError
+    from bridgectl.console import atomic_write, check_writable, progress, progress_enabled
     from bridgectl.policycheck import PolicySdkMissing, check_stack, policy_config
     from stacks.loader import project_dir
 
     project = project_dir(args.project_dir)
     if args.policy_config_out and len(args.stacks) != 1:
         raise UsageError("--policy-config-out writes one stack's config: name exactly one STACK")
+    if args.policy_config_out:  # a path that cannot be written is refused before the plans run
+        check_writable(Path(args.policy_config_out), option="--policy-config-out")
     results = []
     try:
-        for stack in args.stacks:
-            result, _ = check_stack(project, stack)
-            results.append(result)
+        with progress(f"checking {args.stacks[0]}", enabled=progress_enabled(args.quiet)) as update:
+            for stack in args.stacks:
+                update(f"checking {stack}: planning under Pulumi mocks, then the policy pack's rules")
+                result, _ = check_stack(project, stack)
+                results.append(result)
     except PolicySdkMissing as exc:
         raise PrerequisiteMissing(str(exc)) from None
     if args.policy_config_out:
-        Path(args.policy_config_out).write_text(json.dumps(policy_config(project, args.stacks[0]), indent=2) + "\n",
-                                                encoding="utf-8")
+        atomic_write(Path(args.policy_config_out), json.dumps(policy_config(project, args.stacks[0]), indent=2) + "\n",
+                     option="--policy-config-out")
     if args.json:
         print(json.dumps([{"stack": r.stack, "resources": r.resources,
                            "violations": [v.__dict__ for v in r.violations],

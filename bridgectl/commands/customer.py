@@ -9,10 +9,11 @@ is written, and is followed by the stack's offline plan and its hand-off.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -126,9 +127,22 @@ def register(sub: argparse._SubParsersAction[Parser]) -> None:
     _run_flags(erm, interactive=False)
     erm.set_defaults(func=run_endpoint_remove)
 
+    ern = esub.add_parser("rename", help="rename an endpoint; nothing changes in the cloud",
+                          description="Rename one endpoint of Pulumi.<BRIDGE>.<CUSTOMER>.yaml: `name` becomes NEW and "
+                                      "`renamedFrom` keeps the name its cloud resources were created under, so the "
+                                      "deploy changes nothing and the customer approves nothing again "
+                                      "(docs/stack-config.md, \"Renaming an endpoint\").")
+    ern.add_argument("bridge", metavar="BRIDGE", help="the bridge stack, e.g. dev")
+    ern.add_argument("customer", metavar="CUSTOMER", help="an existing customer of that bridge")
+    ern.add_argument("name", metavar="NAME", help="the endpoint's current name")
+    ern.add_argument("new_name", metavar="NEW", help="its new name")
+    _run_flags(ern, interactive=False)
+    ern.set_defaults(func=run_endpoint_rename)
+
     ls = csub.add_parser("list", help="a bridge's customers, their endpoints, platforms and clouds",
                          description="List the customer stacks of a bridge (Pulumi.<BRIDGE>.*.yaml) with their "
-                                     "endpoints; files that fail validation are marked, with their first problem.")
+                                     "endpoints; files that fail validation are marked, with their first problem, "
+                                     "and the command exits 1.")
     ls.add_argument("bridge", metavar="BRIDGE", help="the bridge stack, e.g. dev")
     ls.add_argument("--json", action="store_true", help="print the list as JSON")
     ls.set_defaults(func=run_list)
@@ -147,10 +161,34 @@ def register(sub: argparse._SubParsersAction[Parser]) -> None:
                          "the real endpoint ids")
     ho.add_argument("--format", choices=("text", "markdown"), default="text",
                     help="text (default) or markdown, to paste into a ticket")
+    ho.add_argument("--json", action="store_true",
+                    help='print {"stack", "customer", "needsOutputs", "endpoints": [{"name", ..., "steps": [{"who", '
+                         '"when", "text", "command"}]}]} on stdout (docs/cli.md)')
     ho.set_defaults(func=run_handoff)
 
 
 # --- shared ---------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _undone_on_interrupt(args: argparse.Namespace, path: Path, old: str | None) -> Iterator[None]:
+    """Ctrl-C after the stack file was written (during its plan, say) puts the file back as it was, so an
+    interrupted command leaves the tree unchanged; ``bridgectl`` then says so on its "interrupted" line."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        from bridgectl.console import atomic_write
+
+        try:
+            if old is None:
+                path.unlink(missing_ok=True)
+                args.interrupted_note = f"{path.name} was removed again; nothing changed"
+            else:
+                atomic_write(path, old)
+                args.interrupted_note = f"{path.name} was put back as it was; nothing changed"
+        except OSError as exc:
+            args.interrupted_note = f"{path.name} was written and could not be put back ({exc.strerror or exc})"
+        raise
 
 
 def _note(text: str) -> None:
@@ -288,8 +326,8 @@ def _show_plan(project: Path, stack: str, text: str, *, written: bool, out: Text
 
 
 def _print_plan(project: Path, name: str, out: TextIO) -> None:
-    from bridgectl.commands.plan import outputs_text, resource_tree
-    from bridgectl.offline import offline_plan
+    from bridgectl.commands.plan import print_messages, resource_tree, run_offline_plan, summary_line
+    from bridgectl.console import progress_enabled
     from bridgectl.render import customer_plan_text
     from stacks.loader import load_stack
     from stacks.plan import plan_customer
@@ -299,19 +337,13 @@ def _print_plan(project: Path, name: str, out: TextIO) -> None:
     assert isinstance(spec, CustomerSpec)
     bridge = load_stack(project, spec.bridge_stack).spec
     assert isinstance(bridge, BridgeSpec)
+    plan = run_offline_plan(project, name, progress=progress_enabled())
+    print(summary_line(plan, f"{len(spec.endpoints)} endpoint(s) on bridge {spec.bridge_stack}"), file=out)
+    print("", file=out)
     print(customer_plan_text(plan_customer(spec, bridge)), file=out)
-    plan = offline_plan(project, name)
     print("", file=out)
     print(resource_tree(plan), file=out)
-    print("", file=out)
-    outputs = dict(plan["outputs"])
-    if "handoff" in outputs:
-        outputs["handoff"] = "(below, with the bridge's ids; the deployed stack fills in the endpoints' ids)"
-    print(outputs_text(outputs), file=out)
-    for message in plan["messages"]:
-        print(f"{message['severity']}: {message['message']}", file=out)
-    for note in plan["notes"]:
-        print(f"note: {note}", file=out)
+    print_messages(plan, out)
 
 
 def _bridge_ids(bridge: Any, endpoints: Sequence[Any]) -> dict[str, dict[str, str]]:
@@ -322,8 +354,9 @@ def _bridge_ids(bridge: Any, endpoints: Sequence[Any]) -> dict[str, dict[str, st
 
 
 def _handoff(config: Mapping[str, Any], stack: str, bridge: Any, *, only: Sequence[str] | None = None,
-             outputs: Mapping[str, Mapping[str, str]] | None = None, fmt: str = "text") -> str:
-    from stacks.handoff import handoff_markdown, handoff_text
+             outputs: Mapping[str, Mapping[str, str]] | None = None, fmt: str = "text") -> Any:
+    """The hand-off as text, Markdown (``fmt="markdown"``) or data (``fmt="json"``)."""
+    from stacks.handoff import handoff_json, handoff_markdown, handoff_text
     from stacks.plan import plan_customer
     from stacks.spec import CustomerSpec, parse_config
 
@@ -334,7 +367,7 @@ def _handoff(config: Mapping[str, Any], stack: str, bridge: Any, *, only: Sequen
     for name, values in (outputs or {}).items():
         if name in ids:
             ids[name].update(values)
-    render = handoff_markdown if fmt == "markdown" else handoff_text
+    render = {"markdown": handoff_markdown, "json": handoff_json}.get(fmt, handoff_text)
     return render(endpoints, ids, stack=stack, customer=spec.id, aws_account=bridge.aws.account_id)
 
 
@@ -464,17 +497,18 @@ def run_add(args: argparse.Namespace) -> int:
         print("")
         print(f"Dry run: {path.name} was not written.")
         return 0
-    for warning in write_checked(project, stack, text, old=None):
-        print(warning.line(path.name), file=sys.stderr)
-    print(f"Wrote {path.name}")
-    _validated(project, stack, None)
-    if not args.no_plan:
-        _show_plan(project, stack, text, written=True)
-    print("")
-    print(_handoff(config, stack, bridge.spec))
-    print("")
-    print(_next_steps(args.bridge, customer, path.name, _needs_before(config, stack, bridge.spec)))
-    return 0
+    with _undone_on_interrupt(args, path, None):
+        for warning in write_checked(project, stack, text, old=None):
+            print(warning.line(path.name), file=sys.stderr)
+        print(f"Wrote {path.name}")
+        _validated(project, stack, None)
+        if not args.no_plan:
+            _show_plan(project, stack, text, written=True)
+        print("")
+        print(_handoff(config, stack, bridge.spec))
+        print("")
+        print(_next_steps(args.bridge, customer, path.name, _needs_before(config, stack, bridge.spec)))
+        return 0
 
 
 def _needs_before(config: Mapping[str, Any], stack: str, bridge: Any) -> bool:
@@ -583,19 +617,20 @@ def run_endpoint_add(args: argparse.Namespace) -> int:
         print("")
         print(f"Dry run: {path.name} was not changed.")
         return 0
-    for warning in write_checked(project, stack, text, old=old):
-        print(warning.line(path.name), file=sys.stderr)
-    if not interactive:
-        print(diff, end="")
-    print(f"Added endpoint {new_ep['name']} to {path.name}")
-    _validated(project, stack, old)
-    if not args.no_plan:
-        _show_plan(project, stack, text, written=True)
-    print("")
-    print(_handoff(new_config, stack, bridge.spec, only=[new_ep["name"]]))
-    print("")
-    print(f"Next: commit {path.name} on a branch and open a pull request (docs/runbook-support.md).")
-    return 0
+    with _undone_on_interrupt(args, path, old):
+        for warning in write_checked(project, stack, text, old=old):
+            print(warning.line(path.name), file=sys.stderr)
+        if not interactive:
+            print(diff, end="")
+        print(f"Added endpoint {new_ep['name']} to {path.name}")
+        _validated(project, stack, old)
+        if not args.no_plan:
+            _show_plan(project, stack, text, written=True)
+        print("")
+        print(_handoff(new_config, stack, bridge.spec, only=[new_ep["name"]]))
+        print("")
+        print(f"Next: commit {path.name} on a branch and open a pull request (docs/runbook-support.md).")
+        return 0
 
 
 def run_endpoint_remove(args: argparse.Namespace) -> int:
@@ -626,8 +661,8 @@ def run_endpoint_remove(args: argparse.Namespace) -> int:
             f"{CUSTOMER_KEY}.endpoints", args.name,
             f"is the last endpoint of customer {args.customer}; a customer stack needs at least one",
             f"remove the customer instead, in one pull request: `pulumi destroy -s {stack}`, then "
-            f"`pulumi stack rm {stack}`, then `git rm {path.name}` (docs/runbook-support.md, \"Removing a "
-            "customer\")")], path.name)
+            f"`pulumi stack rm {stack}`, then `git rm {path.name}` "
+            "(docs/runbook-support.md, \"7. Remove a customer\")")], path.name)
     index = names.index(args.name)
     removed = eps[index]
     text = edited_text(old, config, remove=index)
@@ -641,19 +676,68 @@ def run_endpoint_remove(args: argparse.Namespace) -> int:
             _show_plan(project, stack, text, written=False)
         print(f"Dry run: {path.name} was not changed.")
         return 0
-    for warning in write_checked(project, stack, text, old=old):
-        print(warning.line(path.name), file=sys.stderr)
-    print(diff, end="")
-    print(f"Removed endpoint {args.name} from {path.name}")
-    _validated(project, stack, old)
-    if not args.no_plan:
-        _show_plan(project, stack, text, written=True)
-    print("")
-    hosts = ", ".join(removed.get("hostnames") or []) or "(no hostnames)"
-    print(f"After the merge, `pulumi up -s {stack}` deletes the {removed.get('platform')} endpoint {args.name} and the "
-          f"DNS records of {hosts}; the SaaS loses private access through it. Tell the customer: the connection "
-          "disappears from their side (they may also revoke its authorization).")
-    return 0
+    with _undone_on_interrupt(args, path, old):
+        for warning in write_checked(project, stack, text, old=old):
+            print(warning.line(path.name), file=sys.stderr)
+        print(diff, end="")
+        print(f"Removed endpoint {args.name} from {path.name}")
+        _validated(project, stack, old)
+        if not args.no_plan:
+            _show_plan(project, stack, text, written=True)
+        print("")
+        hosts = ", ".join(removed.get("hostnames") or []) or "(no hostnames)"
+        print(f"After the merge, `pulumi up -s {stack}` deletes the {removed.get('platform')} endpoint {args.name} "
+              f"and the DNS records of {hosts}; the SaaS loses private access through it. Tell the customer: the "
+              "connection disappears from their side (they may also revoke its authorization).")
+        return 0
+
+
+def run_endpoint_rename(args: argparse.Namespace) -> int:
+    from bridgectl.onboarding import (
+        check_config,
+        existing_endpoints,
+        renamed_text,
+        require_bridge,
+        unified_diff,
+        write_checked,
+    )
+    from stacks.problems import ConfigError, Problem
+    from stacks.spec import CUSTOMER_KEY
+
+    project = _project(args)
+    require_bridge(project, args.bridge)
+    path, old, config = _existing(project, args.bridge, args.customer)
+    stack = f"{args.bridge}.{args.customer}"
+    names = [str(e.get("name")) for e in existing_endpoints(config)]
+    if args.name not in names:
+        raise ConfigError([Problem(f"{CUSTOMER_KEY}.endpoints", args.name,
+                                   f"names no endpoint of customer {args.customer}",
+                                   f"use one of {', '.join(names)}" if names else "")], path.name)
+    if args.new_name == args.name:
+        raise ConfigError([Problem(f"{CUSTOMER_KEY}.endpoints", args.new_name, "is the endpoint's name already",
+                                   "give another name")], path.name)
+    text = renamed_text(old, config, names.index(args.name), args.new_name)
+    diff = unified_diff(old, text, path.name)
+    if args.dry_run:
+        import yaml
+
+        for warning in check_config(project, stack, (yaml.safe_load(text) or {}).get("config", {})):
+            print(warning.line(path.name), file=sys.stderr)
+        print(diff, end="")
+        print(f"Dry run: {path.name} was not changed.")
+        return 0
+    with _undone_on_interrupt(args, path, old):
+        for warning in write_checked(project, stack, text, old=old):
+            print(warning.line(path.name), file=sys.stderr)
+        print(diff, end="")
+        print(f"Renamed endpoint {args.name} to {args.new_name} in {path.name}")
+        _validated(project, stack, old)
+        if not args.no_plan:
+            _show_plan(project, stack, text, written=True)
+        print("")
+        print(f"Nothing changes in the cloud: its resources keep their first name (renamedFrom). `bridgectl diff` "
+              f"shows no change for {stack}; the stack's outputs and hand-off use the new name.")
+        return 0
 
 
 # --- list -----------------------------------------------------------------------------------------
@@ -661,43 +745,56 @@ def run_endpoint_remove(args: argparse.Namespace) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     from bridgectl.onboarding import bridge_problem, customer_stacks
-    from bridgectl.render import table
-    from stacks.loader import load_stack, read_stack_config, stack_file
+    from stacks.loader import one_snapshot
     from stacks.problems import ConfigError
-    from stacks.spec import CUSTOMER_KEY, CustomerSpec, customer_zones
 
     project = _project(args)
     info, problem = bridge_problem(project, args.bridge)
     if info is None and problem is not None and "is not valid" not in problem.reason:
         raise ConfigError([problem])
     entries: list[dict[str, Any]] = []
-    for stack in customer_stacks(project, args.bridge):
-        path = stack_file(project, stack)
-        entry: dict[str, Any] = {"stack": stack, "file": path.name, "customer": stack.split(".", 1)[1],
-                                 "valid": True, "problems": [], "endpoints": []}
-        try:
-            spec = load_stack(project, stack).spec
-            assert isinstance(spec, CustomerSpec)
-            entry["customer"] = spec.id
-            entry["endpoints"] = [{"name": e.name, "platform": e.platform, "cloud": e.cloud,
-                                   "hostnames": list(e.hostnames)} for e in spec.endpoints]
-            if info is not None:  # the Route 53 private zones the stack creates (docs/dns.md)
-                entry["zones"] = len(customer_zones(spec, info.spec.azure_location))
-        except ConfigError as exc:
-            entry["valid"] = False
-            entry["problems"] = [p.line(exc.source) for p in exc.problems]
-            try:  # show what the file says, even though it is not valid
-                raw = read_stack_config(path).get(CUSTOMER_KEY, {}).get("endpoints") or []
-                entry["endpoints"] = [{"name": e.get("name"), "platform": e.get("platform"), "cloud": e.get("cloud"),
-                                       "hostnames": list(e.get("hostnames") or [])} for e in raw if isinstance(e, dict)]
-            except (ConfigError, AttributeError, TypeError):
-                pass
-        entries.append(entry)
+    with one_snapshot():  # the bridge's customer files are read once for all of them
+        for stack in customer_stacks(project, args.bridge):
+            entries.append(_list_entry(project, stack, info))
+    return _print_list(args, info, entries)
+
+
+def _list_entry(project: Path, stack: str, info: Any) -> dict[str, Any]:
+    from stacks.loader import load_stack, read_stack_config, stack_file
+    from stacks.problems import ConfigError
+    from stacks.spec import CUSTOMER_KEY, CustomerSpec, customer_zones
+
+    path = stack_file(project, stack)
+    entry: dict[str, Any] = {"stack": stack, "file": path.name, "customer": stack.split(".", 1)[1],
+                             "valid": True, "problems": [], "endpoints": []}
+    try:
+        spec = load_stack(project, stack).spec
+        assert isinstance(spec, CustomerSpec)
+        entry["customer"] = spec.id
+        entry["endpoints"] = [{"name": e.name, "platform": e.platform, "cloud": e.cloud,
+                               "hostnames": list(e.hostnames)} for e in spec.endpoints]
+        if info is not None:  # the Route 53 private zones the stack creates (docs/dns.md)
+            entry["zones"] = len(customer_zones(spec, info.spec.azure_location))
+    except ConfigError as exc:
+        entry["valid"] = False
+        entry["problems"] = [p.line(exc.source) for p in exc.problems]
+        try:  # show what the file says, even though it is not valid
+            raw = read_stack_config(path).get(CUSTOMER_KEY, {}).get("endpoints") or []
+            entry["endpoints"] = [{"name": e.get("name"), "platform": e.get("platform"), "cloud": e.get("cloud"),
+                                   "hostnames": list(e.get("hostnames") or [])} for e in raw if isinstance(e, dict)]
+        except (ConfigError, AttributeError, TypeError):
+            pass
+    return entry
+
+
+def _print_list(args: argparse.Namespace, info: Any, entries: list[dict[str, Any]]) -> int:
+    from bridgectl.render import table
+
     if args.json:
         json.dump({"bridge": args.bridge, "bridgeValid": info is not None, "customers": entries}, sys.stdout,
                   indent=2)
         print()
-        return 0
+        return 1 if any(not e["valid"] for e in entries) else 0
     where = (f"{info.path.name}: AWS {info.spec.aws_region}, Azure {info.spec.azure_location}" if info
              else f"Pulumi.{args.bridge}.yaml: NOT VALID, run `bridgectl validate {args.bridge}`")
     print(f"Customers of bridge {args.bridge} ({where})")
@@ -730,7 +827,9 @@ def run_list(args: argparse.Namespace) -> int:
         print(f"  {entry['file']}: {entry['problems'][0]}" + (
             f" (and {len(entry['problems']) - 1} more; run `bridgectl validate {entry['stack']}`)"
             if len(entry["problems"]) > 1 else ""))
-    return 0
+    return 1 if invalid else 0
+
+
 
 
 # --- handoff --------------------------------------------------------------------------------------
@@ -782,6 +881,11 @@ def run_handoff(args: argparse.Namespace) -> int:
         for name in spec_names:
             if name not in outputs:
                 _note(f"endpoint {name} is not in {args.outputs}: not deployed yet? Its ids stay placeholders")
+    if args.json:
+        from bridgectl.console import print_json
+
+        print_json(_handoff(loaded.config, stack, bridge.spec, outputs=outputs, fmt="json"))
+        return 0
     text = _handoff(loaded.config, stack, bridge.spec, outputs=outputs, fmt=args.format)
     print(text, end="" if text.endswith("\n") else "\n")
     if outputs is None and args.format == "text":

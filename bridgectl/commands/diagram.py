@@ -24,13 +24,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bridgectl.cli import PrerequisiteMissing, UsageError
-    from bridgectl.diagram import FORMATS, DotMissing, render, stack_dot
+    from bridgectl.console import check_writable
+    from bridgectl.diagram import FORMATS, DotFailed, DotMissing, render, stack_dot
     from stacks.loader import project_dir
 
     output = Path(args.output) if args.output else None
     fmt = output.suffix.lstrip(".").lower() if output else "dot"
     if fmt not in FORMATS:
         raise UsageError(f"-o {args.output}: the file name must end in .svg, .png or .dot")
+    if output is not None:
+        check_writable(output, option="-o")
     text = stack_dot(project_dir(args.project_dir), args.stack)
     if output is None:
         sys.stdout.write(text)
@@ -39,5 +42,7 @@ def run(args: argparse.Namespace) -> int:
         render(text, output, fmt)
     except DotMissing as exc:
         raise PrerequisiteMissing(str(exc)) from None
+    except DotFailed as exc:  # the DOT text is ours: a failure is Graphviz's, a prerequisite that does not work
+        raise PrerequisiteMissing(f"{exc} (fix: reinstall Graphviz: apt-get install --reinstall graphviz)") from None
     print(f"wrote {output}")
     return 0

@@ -15,29 +15,38 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "plan", help="the offline plan: address plan, BGP sessions and every resource",
         description="Run the stack's Pulumi program under Pulumi's mocks (no CLI, credentials or network) and "
-                    "print its address plan, its BGP sessions and every resource it registers, as a tree like "
-                    "`pulumi preview`. A customer stack's bridge outputs come from the bridge's own offline plan.")
+                    "print a one-line summary, its address plan, its BGP sessions and every resource it registers, "
+                    "as a tree like `pulumi preview`. A customer stack's bridge outputs come from the bridge's own "
+                    "offline plan.")
     p.add_argument("stack", metavar="STACK", help="stack name (dev, dev.acme) or path to its file")
     p.add_argument("--json", action="store_true",
-                   help='print {"stack", "kind", "resources", "outputs", ...} as JSON (secrets as "[secret]")')
+                   help='print {"stack", "kind", "resources", "outputs", "messages", "notes"} as JSON (secrets as '
+                        '"[secret]"; docs/cli.md)')
+    p.add_argument("--outputs", action="store_true", help="also print the stack outputs the program exports")
     p.add_argument("--first-run", action="store_true",
                    help="plan the first `pulumi up` of a bridge: the circuit is not provisioned yet, so no "
                         "private peering (the default shows the steady state)")
     p.add_argument("--addresses-only", action="store_true",
                    help="print only the address plan and BGP sessions (no Pulumi run)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from bridgectl.console import progress_enabled
     from stacks.loader import project_dir
 
     return show(project_dir(args.project_dir), args.stack, as_json=args.json, first_run=args.first_run,
-                addresses_only=args.addresses_only)
+                addresses_only=args.addresses_only, with_outputs=args.outputs,
+                progress=progress_enabled(args.quiet))
 
 
 def show(project: Path, stack: str, *, as_json: bool = False, first_run: bool = False,
-         addresses_only: bool = False, out: TextIO | None = None) -> int:
-    """Print a stack's plan; raises ConfigError for a bad stack (exit 2)."""
+         addresses_only: bool = False, with_outputs: bool = False, progress: bool = False,
+         out: TextIO | None = None) -> int:
+    """Print a stack's plan; raises ConfigError for a bad stack (exit 2). The program runs before
+    anything is printed, so a stack that cannot be planned prints only its errors."""
+    from bridgectl.console import print_json, print_line
     from bridgectl.render import bridge_plan_text, customer_plan_text
     from stacks.loader import load_stack
     from stacks.plan import plan_bridge, plan_customer
@@ -46,44 +55,89 @@ def show(project: Path, stack: str, *, as_json: bool = False, first_run: bool = 
     out = out or sys.stdout
     loaded = load_stack(project, stack)
     spec = loaded.spec
+    detail = ""
+    if isinstance(spec, BridgeSpec):
+        address_plan = plan_bridge(spec)
+        addresses = bridge_plan_text(address_plan, notes=addresses_only)
+        detail = f"{len(address_plan.sessions)} BGP sessions"
+    else:
+        bridge = load_stack(project, spec.bridge_stack).spec
+        assert isinstance(bridge, BridgeSpec)
+        addresses = customer_plan_text(plan_customer(spec, bridge))
+        detail = f"{len(spec.endpoints)} endpoint(s) on bridge {spec.bridge_stack}"
     if not as_json:
         for warning in loaded.warnings:
-            print(warning.line(loaded.path.name), file=sys.stderr)
-        if isinstance(spec, BridgeSpec):
-            print(bridge_plan_text(plan_bridge(spec)), file=out)
-        else:
-            bridge = load_stack(project, spec.bridge_stack).spec
-            assert isinstance(bridge, BridgeSpec)
-            print(customer_plan_text(plan_customer(spec, bridge)), file=out)
-        if addresses_only:
-            return 0
-    from bridgectl.offline import offline_plan
-
-    plan = offline_plan(project, stack, circuit_state="NotProvisioned" if first_run else "Provisioned")
-    if as_json:
-        json.dump(plan, out, indent=2, sort_keys=False)
-        out.write("\n")
+            print_line(warning.line(loaded.path.name), sys.stderr)
+    if addresses_only and not as_json:
+        print(addresses, file=out)
         return 0
+    plan = run_offline_plan(project, stack, first_run=first_run, progress=progress)
+    if as_json:
+        print_json(plan, out)
+        return 0
+    print(summary_line(plan, detail), file=out)
+    print("", file=out)
+    print(addresses, file=out)
     print("", file=out)
     print(resource_tree(plan), file=out)
-    print("", file=out)
-    print(outputs_text(plan["outputs"]), file=out)
-    for message in plan["messages"]:
-        print(f"{message['severity']}: {message['message']}", file=out)
-    for note in plan["notes"]:
-        print(f"note: {note}", file=out)
+    if with_outputs:
+        print("", file=out)
+        print(outputs_text(plan["outputs"]), file=out)
+    print_messages(plan, out)
     return 0
 
 
+def run_offline_plan(project: Path, stack: str, *, first_run: bool = False, progress: bool = False) -> dict[str, Any]:
+    """The offline plan, with a spinner and the elapsed time on stderr while the program runs."""
+    from bridgectl.console import progress as spinner
+    from bridgectl.offline import offline_plan
+
+    label = f"planning {stack}: running the Pulumi program under mocks"
+    with spinner(label, enabled=progress):
+        return offline_plan(project, stack, circuit_state="NotProvisioned" if first_run else "Provisioned")
+
+
+def summary_line(plan: dict[str, Any], detail: str = "") -> str:
+    """One line: what the plan would create, under which assumption."""
+    resources = plan["resources"]
+    custom = sum(1 for r in resources if r["custom"] and not r["type"].startswith("pulumi:providers:"))
+    protected = sum(1 for r in resources if r["protect"])
+    read = sum(1 for r in resources if r["options"].get("read"))
+    parts = [f"{len(resources)} resources ({custom} cloud resources, {protected} protected"
+             + (f", {read} read" if read else "") + ")"]
+    if detail:
+        parts.append(detail)
+    return (f"Plan of {plan['kind']} stack {plan['stack']}: " + ", ".join(parts)
+            + " (offline, under Pulumi mocks: no cloud was contacted)")
+
+
+def print_messages(plan: dict[str, Any], out: TextIO) -> None:
+    """The program's warnings and the plan's notes, each once."""
+    from bridgectl.console import print_line
+
+    seen: set[str] = set()
+    for message in plan["messages"]:
+        line = f"{message['severity']}: {message['message']}"
+        if line not in seen:
+            seen.add(line)
+            print_line(line, out)
+    for note in plan["notes"]:
+        if note not in seen:
+            seen.add(note)
+            print_line(f"note: {note}", out)
+
+
 def resource_tree(plan: dict[str, Any]) -> str:
-    """The resources as a tree of parents and children, like `pulumi preview`."""
+    """The resources as a tree of parents and children, like `pulumi preview`, every column headed."""
+    from bridgectl.render import table
+
     resources = plan["resources"]
     children: dict[str | None, list[dict[str, Any]]] = {}
     urns = {r["urn"] for r in resources}
     for r in resources:
         parent = r["parent"] if r["parent"] in urns else None
         children.setdefault(parent, []).append(r)
-    rows: list[tuple[str, str, str]] = [("", "pulumi:pulumi:Stack", f"bridge-{plan['stack']}")]
+    rows: list[list[object]] = [["+", "pulumi:pulumi:Stack", f"bridge-{plan['stack']}", ""]]
 
     def walk(parent: str | None, prefix: str) -> None:
         items = sorted(children.get(parent, []), key=lambda r: (r["custom"], r["type"], r["name"]))
@@ -94,17 +148,11 @@ def resource_tree(plan: dict[str, Any]) -> str:
                 flags.append("protect")
             if r["options"].get("read"):
                 flags.append("read")
-            rows.append((prefix + ("└─ " if last else "├─ "), r["type"], r["name"] + (
-                f"  [{', '.join(flags)}]" if flags else "")))
+            rows.append(["+", prefix + ("└─ " if last else "├─ ") + r["type"], r["name"], ", ".join(flags)])
             walk(r["urn"], prefix + ("   " if last else "│  "))
 
     walk(None, "")
-    width = max(len(a) + len(b) for a, b, _ in rows) + 2
-    lines = [f"Offline plan of stack {plan['stack']} ({plan['kind']}): {len(resources)} resources "
-             "(run under Pulumi mocks; no cloud was contacted)", "", f"    {'Type'.ljust(width)}Name"]
-    for branch, typ, name in rows:
-        lines.append(f" +  {(branch + typ).ljust(width)}{name}")
-    return "\n".join(lines)
+    return "Resources (+ create)\n" + table(["op", "type", "name", "options"], rows)
 
 
 def outputs_text(outputs: dict[str, Any]) -> str:

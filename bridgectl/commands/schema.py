@@ -23,7 +23,9 @@ def run(args: argparse.Namespace) -> int:
 
     text = json.dumps(stack_schema(), indent=2, sort_keys=False) + "\n"
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        from bridgectl.console import atomic_write
+
+        atomic_write(Path(args.output), text, option="-o")
     else:
         print(text, end="")
     return 0

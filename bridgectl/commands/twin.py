@@ -25,16 +25,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "twin", help="run the bridge as FRR routers and measure failover (needs root and FRR)",
         description="Render the stack's plan as FRR routers (AWS side, FCRs, Microsoft edges, ExpressRoute "
                     "gateway) and two hosts in network namespaces, check that every prefix arrives with the "
-                    "expected AS path and nothing else does, then cut each link and router silently, drain each "
-                    "ExpressRoute link, turn BFD off on one session and push too many prefixes toward AWS and "
-                    "toward Azure, measuring detection, outage and packets lost. Needs root and FRR (Debian "
-                    "package frr); see docs/twin.md.",
-        epilog="Exit codes: 0 every check and scenario passed, 1 one failed, 2 bad input (e.g. a customer "
-               "stack), 3 root or FRR missing.")
+                    "expected AS path and nothing else does and that a wrong MD5 key keeps a session down, then "
+                    "cut each link and router silently, cut links loudly, take down each circuit and each metro, "
+                    "every survivable pair of failures, drain each ExpressRoute link and each circuit, turn BFD "
+                    "off on one session and push too many prefixes toward AWS and toward Azure, measuring "
+                    "detection, outage, packets and routes lost. A failure the topology cannot survive (a single "
+                    "point of failure) is run and reported failed. Needs root and FRR (Debian package frr); see "
+                    "docs/twin.md.",
+        epilog="Exit codes: 0 every check and scenario passed, 1 one failed (a single point of failure makes "
+               "its scenarios fail), 2 bad input (e.g. a customer stack), 3 root or FRR missing.")
     p.add_argument("stack", metavar="STACK", help="bridge stack name (dev) or path to its file")
     p.add_argument("--json", action="store_true",
                    help='print {"stack", "converged", "scenarios": [{"name", "kind", "passed", "detectionMs", '
-                        '"outageMs", "lostPackets", "sentPackets", ...}], "checks", ...} instead of tables')
+                        '"outageMs", "lostPackets", "sentPackets", "routesLost", "recovered", "recoveredAfter", '
+                        '"healthMatched", "singlePoints", ...}], "checks", "singlePoints", "exposures", ...} '
+                        'instead of tables')
     p.add_argument("-s", "--scenario", action="append", metavar="PATTERN",
                    help="run only scenarios whose name (shell pattern, e.g. 'link-cut *') or kind matches; "
                         "repeatable")
@@ -89,15 +94,19 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--scenario {' '.join(args.scenario)} matches no scenario of {plan.stack} "
                          f"(there are: {names})")
     if args.list:
+        from twin.scenarios import exposures
+
         print(table(["scenario", "kind", "lab", "expected"], [[s.name, s.kind, s.lab, s.expect] for s in scenarios]))
+        print(exposure_text(exposures(lab)))
         return 0
     if args.configs:
+        from bridgectl.console import atomic_write_tree
+
         out = Path(args.configs)
-        for node in lab.routers:
-            (out / node.name).mkdir(parents=True, exist_ok=True)
-            for daemon, text in frr_configs(node).items():
-                (out / node.name / f"{daemon}.conf").write_text(text, encoding="utf-8")
-        (out / "lab.json").write_text(lab.to_json(), encoding="utf-8")
+        files = {f"{node.name}/{daemon}.conf": text for node in lab.routers
+                 for daemon, text in frr_configs(node).items()}
+        files["lab.json"] = lab.to_json()
+        atomic_write_tree(out, files, option="--configs")
         print(f"wrote the FRR configs of {len(lab.routers)} routers and lab.json to {out}")
         return 0
     missing = sandbox.missing_prerequisites()
@@ -181,15 +190,29 @@ def result_text(report: Report, notes: tuple[str, ...] = ()) -> str:
         lines.append("")
     if rows:
         lines.append(table(
-            ["scenario", "kind", "result", "detection", "outage", "lost/sent packets", "routes lost", "recovered"],
+            ["scenario", "kind", "result", "detection", "outage", "lost/sent packets", "routes lost", "recovered",
+             "health"],
             [[r["name"], r["kind"], "pass" if r["passed"] else "FAIL", _ms(r["detectionMs"]),
               # an outage that had not ended when the probe stopped lasted at least this long
               (">= " if r["recovered"] is False else "") + _ms(r["outageMs"]),
               "-" if r["sentPackets"] is None else f"{r['lostPackets']}/{r['sentPackets']}",
               "-" if r["routesLost"] is None else r["routesLost"],
-              "-" if r["recovered"] is None else ("yes" if r["recovered"] else "NO")] for r in rows]))
+              "-" if r["recovered"] is None else ("yes" if r["recovered"] else "NO"),
+              # whether health named exactly what the fault took down
+              "-" if r.get("healthMatched") is None else ("matched" if r["healthMatched"] else "MISMATCH")]
+             for r in rows]))
     failures = [f"  {r['name']}: {'; '.join(r['failures'])}" for r in rows if r["failures"]]
     if failures or report.problems:
         lines += ["", "problems:", *failures, *(f"  {p}" for p in report.problems)]
+    lines += ["", "single points of failure: " + (", ".join(report.single_points) or "none")]
+    lines.append(exposure_text(report.exposures))
     lines += [f"note: {n}" for n in notes]
     return "\n".join(lines)
+
+
+def exposure_text(exposures: list[dict[str, Any]]) -> str:
+    """The double failures the plan's topology cannot survive (not run), one line each."""
+    if not exposures:
+        return "double failures the topology cannot survive: none"
+    return "\n".join(["double failures the topology cannot survive (from the plan, not run):",
+                      *(f"  {' + '.join(e['faults'])}: lacks {e['lacks']}" for e in exposures)])
