@@ -294,8 +294,10 @@ def test_losing_the_only_router_is_an_outage(project: Path) -> None:
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 130), (signal.SIGKILL, -9)])
 def test_interrupted_run_leaves_nothing_behind(sig: signal.Signals, code: int) -> None:
     before = host_state()
+    # SIGINT restored to its default: a runner started in the background hands it down ignored.
     proc = subprocess.Popen([str(BRIDGECTL), "-C", str(ROOT), "twin", "dev", "-s", "link-cut fcr-a/aws"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stderr is not None
     seen = []
     try:

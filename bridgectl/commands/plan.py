@@ -117,6 +117,8 @@ def print_messages(plan: dict[str, Any], out: TextIO) -> None:
 
     seen: set[str] = set()
     for message in plan["messages"]:
+        if str(message["message"]).startswith(("warning: ", "error: ")):
+            continue  # a config problem the program re-logs: shown above, with its file
         line = f"{message['severity']}: {message['message']}"
         if line not in seen:
             seen.add(line)
