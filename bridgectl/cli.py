@@ -226,9 +226,25 @@ def _main(argv: Sequence[str] | None) -> int:
     except Exception as exc:  # a bug: say so in one line, keep the traceback for BRIDGECTL_DEBUG=1
         if os.environ.get("BRIDGECTL_DEBUG"):
             raise
+        if _after_interrupt(exc):
+            # Ctrl-C cut an import short (a partially initialized module): that is the interrupt.
+            print_line("interrupted", sys.stderr)
+            return 130
         print_line(f"error: internal error in bridgectl {args.command}: {type(exc).__name__}: {exc} (this is a "
                    "bug; run again with BRIDGECTL_DEBUG=1 for the traceback and report it)", sys.stderr)
         return EXIT_INTERNAL
+
+
+def _after_interrupt(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is in the exception's context chain."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__context__ or current.__cause__
+    return "partially initialized module" in str(exc)
 
 
 if __name__ == "__main__":  # pragma: no cover
