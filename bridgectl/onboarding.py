@@ -410,6 +410,11 @@ def edited_text(text: str, config: Mapping[str, Any], *, add: Mapping[str, Any] 
         candidate = "".join(lines)
         if _same(candidate, expected):
             return candidate
+    return _rewritten(text, expected)
+
+
+def _rewritten(text: str, expected: Mapping[str, Any]) -> str:
+    """The file re-written to mean ``expected`` when a line edit could not keep it byte for byte."""
     candidate = _redump(text, expected)
     if not _same(candidate, expected):
         raise ConfigError([Problem(CUSTOMER_KEY + ".endpoints", MISSING, "could not be edited without changing "
@@ -449,11 +454,7 @@ def renamed_text(text: str, config: Mapping[str, Any], index: int, new_name: str
         candidate = "".join(lines)
         if _same(candidate, expected):
             return candidate
-    candidate = _redump(text, expected)
-    if not _same(candidate, expected):
-        raise ConfigError([Problem(CUSTOMER_KEY + ".endpoints", MISSING, "could not be edited without changing "
-                                   "other keys", "edit the file by hand")])
-    return candidate
+    return _rewritten(text, expected)
 
 
 def unified_diff(old: str, new: str, name: str) -> str:

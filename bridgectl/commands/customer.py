@@ -633,6 +633,19 @@ def run_endpoint_add(args: argparse.Namespace) -> int:
         return 0
 
 
+def _endpoint_names(eps: list[dict[str, Any]], args: argparse.Namespace, path: Path) -> list[str]:
+    """The customer's endpoint names; bad input when ``args.name`` is not one of them."""
+    from stacks.problems import ConfigError, Problem
+    from stacks.spec import CUSTOMER_KEY
+
+    names = [str(e.get("name")) for e in eps]
+    if args.name not in names:
+        raise ConfigError([Problem(f"{CUSTOMER_KEY}.endpoints", args.name,
+                                   f"names no endpoint of customer {args.customer}",
+                                   f"use one of {', '.join(names)}" if names else "")], path.name)
+    return names
+
+
 def run_endpoint_remove(args: argparse.Namespace) -> int:
     from bridgectl.onboarding import (
         check_config,
@@ -651,11 +664,7 @@ def run_endpoint_remove(args: argparse.Namespace) -> int:
     path, old, config = _existing(project, args.bridge, args.customer)
     stack = f"{args.bridge}.{args.customer}"
     eps = existing_endpoints(config)
-    names = [str(e.get("name")) for e in eps]
-    if args.name not in names:
-        raise ConfigError([Problem(f"{CUSTOMER_KEY}.endpoints", args.name,
-                                   f"names no endpoint of customer {args.customer}",
-                                   f"use one of {', '.join(names)}" if names else "")], path.name)
+    names = _endpoint_names(eps, args, path)
     if len(eps) == 1:
         raise ConfigError([Problem(
             f"{CUSTOMER_KEY}.endpoints", args.name,
@@ -708,11 +717,7 @@ def run_endpoint_rename(args: argparse.Namespace) -> int:
     require_bridge(project, args.bridge)
     path, old, config = _existing(project, args.bridge, args.customer)
     stack = f"{args.bridge}.{args.customer}"
-    names = [str(e.get("name")) for e in existing_endpoints(config)]
-    if args.name not in names:
-        raise ConfigError([Problem(f"{CUSTOMER_KEY}.endpoints", args.name,
-                                   f"names no endpoint of customer {args.customer}",
-                                   f"use one of {', '.join(names)}" if names else "")], path.name)
+    names = _endpoint_names(existing_endpoints(config), args, path)
     if args.new_name == args.name:
         raise ConfigError([Problem(f"{CUSTOMER_KEY}.endpoints", args.new_name, "is the endpoint's name already",
                                    "give another name")], path.name)
