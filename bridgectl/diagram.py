@@ -30,6 +30,7 @@ EXCHANGE_COLOR, EXCHANGE_FILL = "#B3141B", "#FDEDED"
 AZURE_COLOR, AZURE_FILL = "#0063B1", "#EAF3FC"
 PRIMARY_COLOR, SECONDARY_COLOR, AWS_LINK_COLOR = "#0063B1", "#5B8DB8", "#CC7A00"
 SPOF_COLOR = "#D00000"
+BACKUP_COLOR = "#6B6B6B"
 
 
 class DotMissing(Exception):
@@ -86,6 +87,25 @@ def _cluster(name: str, label: str, color: str, fill: str, body: list[str], labe
             *("    " + line for line in body), "  }"]
 
 
+def _backup_edges(plan: BridgePlan) -> list[str]:
+    """The IPsec backup path (bridge:vpnBackup): one dashed edge per AWS VPN connection, with its two tunnels."""
+    b = plan.backup
+    if b is None:
+        return []
+    lines = []
+    for instance in (0, 1):
+        tunnels = b.of_instance(instance)
+        label = (f"IPsec backup vpn{instance + 1} (instance {instance})\n"
+                 + "\n".join(f"{t.id} {t.inside} AWS {_last_octet(t.aws.address)} | "
+                             f"Azure {_last_octet(t.azure.address)}" for t in tunnels)
+                 + f"\neBGP {b.aws_asn} <-> {b.azure_asn}, PSK, DPD {b.dpd_timeout_s} s\n"
+                   "standby: the private path wins")
+        lines.append("  backbone -> vpngw " + _attrs(label=label, color=BACKUP_COLOR, fontcolor=BACKUP_COLOR,
+                                                     style="dashed", penwidth=1.6))
+    lines.append("  vpngw -> hub " + _attrs(color=BACKUP_COLOR, style="dashed"))
+    return lines
+
+
 def bridge_dot(spec: BridgeSpec, plan: BridgePlan) -> str:
     """The bridge's topology as DOT."""
     asn_note = "" if plan.fcr_asn_source == "config" else " (stand-in)"
@@ -139,8 +159,16 @@ def bridge_dot(spec: BridgeSpec, plan: BridgePlan) -> str:
         "hub " + _attrs(label=f"Hub VNet {plan.hub.cidr}\nGatewaySubnet {plan.hub.gateway_subnet}\n"
                               f"endpoints {plan.hub.endpoint_subnet}"),
     ]
+    if plan.backup is not None:
+        azure.append("vpngw " + _attrs(label=f"VPN gateway (backup)\nASN {plan.backup.azure_asn}, "
+                                             f"{plan.backup.gateway_sku}, active-active", penwidth=2,
+                                       color=BACKUP_COLOR))
     azure += [f"{_id('spoke', str(p))} " + _attrs(label=f"Azure prefix\n{p}", style="rounded,dashed,filled")
               for p in az.extra_prefixes]
+    # Endpoint spokes: peered to the hub, using its gateway (gateway transit).
+    azure += [f"{_id('endpoint-spoke', sp.name)} " + _attrs(
+        label=f"Endpoint spoke {sp.name} {sp.cidr}\nendpoints {sp.endpoint_subnet}\npeered, gateway transit")
+        for sp in plan.spokes]
     described = "; ".join(f"circuit {c.peering_location}, {spec.exchange.bandwidth_mbps} Mbps, {c.tier}/"
                           f"{(az.circuit if c.circuit == 0 else az.second_circuit or az.circuit).family}"
                           for c in circuits)
@@ -182,13 +210,19 @@ def bridge_dot(spec: BridgeSpec, plan: BridgePlan) -> str:
             color=AZURE_COLOR))
         lines.append(f"  {_msee(c.circuit, 'secondary')} -> ergw " + _attrs(color=AZURE_COLOR, style="dashed"))
     lines.append("  ergw -> hub " + _attrs(color=AZURE_COLOR))
+    lines += _backup_edges(plan)
     for p in az.extra_prefixes:
         lines.append(f"  hub -> {_id('spoke', str(p))} " + _attrs(color=AZURE_COLOR, style="dashed",
                                                                    label="peered / advertised"))
+    for sp in plan.spokes:
+        lines.append(f"  hub -> {_id('endpoint-spoke', sp.name)} " + _attrs(color=AZURE_COLOR, style="dashed",
+                                                                            label="peering, gateway transit"))
     lines.append("  legend " + _attrs(
         shape="note", fillcolor="#F7F7F7", fontsize=10,
         label="thick solid: ExpressRoute primary\ndashed: secondary\norange: transit VIF per router\n"
-              "each link: /30, end addresses, ASNs, BFD, VLAN"))
+              "each link: /30, end addresses, ASNs, BFD, VLAN"
+              + ("\ngrey dashed: IPsec backup (carries traffic only when the private path is down)"
+                 if plan.backup is not None else "")))
     lines.append("  { rank=same; legend; hub }")
     if plan.single_points:
         lines.append("  single_points " + _attrs(
@@ -227,7 +261,9 @@ def customer_dot(spec: CustomerSpec, bridge_spec: BridgeSpec, bridge: BridgePlan
               f"{len(bridge.routers)} / ExpressRoute\n{_bfd(bridge)}",
         shape="box3d", fillcolor="#F2F2F2"))
 
-    azure = ["subnet " + _attrs(label=f"hub endpoint subnet\n{bridge.hub.endpoint_subnet}")]
+    where = ("hub endpoint subnet" if plan.endpoint_spoke is None
+             else f"endpoint subnet of spoke {plan.endpoint_spoke}")
+    azure = ["subnet " + _attrs(label=f"{where}\n{bridge.endpoint_subnet(plan.endpoint_spoke)}")]
     for ep in azure_eps:
         azure.append(f"{_id('ep', ep.name)} " + _attrs(
             label=f"private endpoint {ep.name}\n{ep.platform}, TCP {','.join(map(str, ep.ports))}\n"

@@ -964,7 +964,8 @@ def key_regeneration_risks(stack: str, changes: list[ResourceChange], new_plan: 
     every session that uses it."""
     if not new_plan:
         return []
-    key_fields = ("bgpAuthKey", "sharedKey")
+    # The IPsec backup's pre-shared keys too (components/vpn_backup.py): both clouds hold each one.
+    key_fields = ("bgpAuthKey", "sharedKey", "tunnel1PresharedKey", "tunnel2PresharedKey")
     consumers: dict[str, list[str]] = defaultdict(list)
     for r in new_plan["resources"]:
         if any(k in r["inputs"] for k in key_fields):
@@ -973,8 +974,9 @@ def key_regeneration_risks(stack: str, changes: list[ResourceChange], new_plan: 
     risks = []
     for c in changes:
         if c.action in ("replace", "delete") and consumers.get(c.urn) and c.type.startswith("random:"):
+            what = "IPsec pre-shared key" if "-psk-" in c.name else "BGP MD5 key"
             risks.append(Risk("bgp-session", stack, c.name,
-                              f"BGP MD5 key {c.name} is regenerated: sessions of "
+                              f"{what} {c.name} is regenerated: sessions of "
                               f"{', '.join(sorted(consumers[c.urn]))} re-key, dropping until both ends match"))
     return risks
 

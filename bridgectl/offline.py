@@ -87,6 +87,8 @@ _AZURE_NAMES: dict[str, tuple[str, str]] = {
     "azure-native:network:ExpressRouteCircuitPeering": ("peeringName", "peerings"),
     "azure-native:network:VirtualNetworkGatewayConnection": ("virtualNetworkGatewayConnectionName", "connections"),
     "azure-native:network:PrivateEndpoint": ("privateEndpointName", "privateEndpoints"),
+    "azure-native:network:VirtualNetworkPeering": ("virtualNetworkPeeringName", "virtualNetworkPeerings"),
+    "azure-native:network:LocalNetworkGateway": ("localNetworkGatewayName", "localNetworkGateways"),
 }
 
 
@@ -195,6 +197,9 @@ def _fresh_resource(ctx: MockContext, typ: str, name: str, inputs: dict[str, Any
             rid = base
         elif typ == "azure-native:network:Subnet":
             rid = f"{base}/providers/Microsoft.Network/virtualNetworks/{inputs.get('virtualNetworkName')}/subnets/{own}"
+        elif typ == "azure-native:network:VirtualNetworkPeering":
+            rid = (f"{base}/providers/Microsoft.Network/virtualNetworks/{inputs.get('virtualNetworkName')}"
+                   f"/virtualNetworkPeerings/{own}")
         elif typ == "azure-native:network:ExpressRouteCircuitPeering":
             rid = f"{base}/providers/Microsoft.Network/expressRouteCircuits/{inputs.get('circuitName')}/peerings/{own}"
         else:
@@ -203,6 +208,9 @@ def _fresh_resource(ctx: MockContext, typ: str, name: str, inputs: dict[str, Any
         if typ == "azure-native:network:ExpressRouteCircuit":
             state.update(serviceKey=_uuid("service-key", ctx.stack, own),
                          serviceProviderProvisioningState=ctx.circuit_state, circuitProvisioningState="Enabled")
+        if typ == "azure-native:network:PublicIPAddress":
+            # A stand-in address from TEST-NET-3 (RFC 5737), stable per name.
+            state["ipAddress"] = f"203.0.113.{1 + int(_digest('pip', ctx.stack, own, n=6), 16) % 254}"
         return rid, state
     if typ.startswith("equinix:"):
         rid = _uuid(typ, ctx.stack, name)
@@ -240,6 +248,8 @@ def _fresh_resource(ctx: MockContext, typ: str, name: str, inputs: dict[str, Any
         "aws:networkmanager/vpcAttachment:VpcAttachment": "attachment-",
         "aws:networkmanager/dxGatewayAttachment:DxGatewayAttachment": "attachment-",
         "aws:route53/zone:Zone": "Z",
+        "aws:ec2/customerGateway:CustomerGateway": "cgw-",
+        "aws:ec2/vpnConnection:VpnConnection": "vpn-",
     }
     rid = prefixes.get(typ, f"{name}-") + (key.upper()[:14] if typ == "aws:route53/zone:Zone" else key)
     if typ == "aws:directconnect/transitVirtualInterface:TransitVirtualInterface":
@@ -252,6 +262,12 @@ def _fresh_resource(ctx: MockContext, typ: str, name: str, inputs: dict[str, Any
     elif typ == "aws:directconnect/gatewayAssociation:GatewayAssociation":
         state["transitGatewayAttachmentId"] = f"tgw-attach-{_digest('dx', ctx.stack, name)}"
         state["dxGatewayAssociationId"] = _uuid(typ, ctx.stack, name)
+    elif typ == "aws:ec2/vpnConnection:VpnConnection":
+        # AWS's two outside addresses (stand-ins from TEST-NET-2, RFC 5737) and the transit gateway attachment.
+        pair = 2 * (int(_digest("vpn", ctx.stack, name, n=6), 16) % 127)
+        state.update(tunnel1Address=f"198.51.100.{pair + 1}", tunnel2Address=f"198.51.100.{pair + 2}")
+        if inputs.get("transitGatewayId"):
+            state["transitGatewayAttachmentId"] = f"tgw-attach-{_digest('vpn-attach', ctx.stack, name)}"
     elif typ == "aws:networkmanager/coreNetwork:CoreNetwork":
         state["arn"] = f"arn:aws:networkmanager::{ctx.account}:core-network/{rid}"
     elif typ == "aws:networkmanager/coreNetworkPolicyAttachment:CoreNetworkPolicyAttachment":
@@ -528,8 +544,8 @@ def drain(loop: asyncio.AbstractEventLoop) -> None:
 
 def _nic_addresses(plan: CustomerPlan, bridge: BridgePlan) -> dict[str, str]:
     """Stable stand-in private addresses for a customer's Azure endpoints: in order, from .4 of the
-    endpoint subnet (Azure keeps the first four addresses)."""
-    subnet: ipaddress.IPv4Network = bridge.hub.endpoint_subnet
+    endpoint subnet of the hub or of the customer's endpoint spoke (Azure keeps the first four addresses)."""
+    subnet: ipaddress.IPv4Network = bridge.endpoint_subnet(plan.endpoint_spoke)
     # By the name the cloud resources carry (a renamed endpoint keeps its address).
     azure = sorted(ep.identity or ep.name for ep in plan.endpoints if ep.cloud == "azure")
     # Browser-authentication endpoints (Azure Databricks) after them, so the others keep their addresses.
@@ -565,9 +581,11 @@ PROGRAM_DIRS = ("components", "stacks")
 #: tests/test_scale.py traces the reads of a customer plan against this list
 CUSTOMER_READS = ("customerAttachment",)
 #: parts of a bridge's spec that no customer stack reads (the exchange, its BGP addressing and keys,
-#: the circuit, the alarms): a change to them alone leaves every customer plan as it was
-#: (tests/test_scale.py plans a customer under a bridge with all of them changed and compares)
-BRIDGE_ONLY = ("exchange", "addressing", "bgp_auth_keys", "alarms", "azure.circuit")
+#: the circuits, the alarms, the IPsec backup path): a change to them alone leaves every customer plan as it
+#: was (tests/test_scale.py plans a customer under a bridge with all of them changed and compares;
+#: tests/test_vpn_backup.py the backup)
+BRIDGE_ONLY = ("exchange", "addressing", "bgp_auth_keys", "alarms", "azure.circuit", "azure.second_circuit",
+               "vpn_backup")
 #: bridge runs kept per process (a snapshot plans the customers of one bridge together)
 BRIDGE_CACHE_SIZE = 8
 

@@ -193,13 +193,16 @@ def stack_name(bridge: str, customer: str) -> str:
     return f"{bridge}.{customer}"
 
 
-def new_customer_config(bridge: BridgeSpec, customer: str, endpoints: Sequence[EndpointInput]) -> dict[str, Any]:
-    """A customer stack's ``config:``: the provider keys copied from the bridge, then bridge:customer."""
+def new_customer_config(bridge: BridgeSpec, customer: str, endpoints: Sequence[EndpointInput],
+                        endpoint_spoke: str | None = None) -> dict[str, Any]:
+    """A customer stack's ``config:``: the provider keys copied from the bridge, then bridge:customer, with
+    the endpoint spoke its Azure private endpoints go in when the bridge has spokes (bridgectl/placement.py)."""
+    spoke = {"endpointSpoke": endpoint_spoke} if endpoint_spoke is not None else {}
     return {
         "aws:region": bridge.aws_region,
         "azure-native:location": bridge.azure_location,
         "azure-native:subscriptionId": bridge.azure_subscription_id,
-        CUSTOMER_KEY: {"id": customer, "bridgeStack": bridge.stack,
+        CUSTOMER_KEY: {"id": customer, "bridgeStack": bridge.stack, **spoke,
                        "endpoints": [ep.as_config() for ep in endpoints]},
     }
 

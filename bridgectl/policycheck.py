@@ -60,8 +60,10 @@ def policy_config(project: Path, stack: str) -> dict[str, Any]:
     spec = load_stack(project, stack).spec
     bridge = spec if isinstance(spec, BridgeSpec) else load_stack(project, spec.bridge_stack).spec
     assert isinstance(bridge, BridgeSpec)
-    prefixes = [str(p) for p in plan_bridge(bridge).azure_prefixes]
-    return {"routes-to-planned-prefixes": {"plannedPrefixes": prefixes}}
+    plan = plan_bridge(bridge)
+    prefixes = [str(p) for p in plan.azure_prefixes]
+    backup = [str(p) for p in plan.backup.to_azure] if plan.backup is not None else []
+    return {"routes-to-planned-prefixes": {"plannedPrefixes": prefixes, "backupPrefixes": backup}}
 
 
 def _seconds(text: str | None) -> float:
@@ -121,6 +123,7 @@ def check_resources(stack: str, resources: Sequence[dict[str, Any]], config: dic
     config = dict(config or {})
     if offline:
         config.setdefault("bgp-keys-secret", {})["plaintextVisible"] = True
+        config.setdefault("vpn-keys-secret", {})["plaintextVisible"] = True
     result = CheckResult(stack, resources=len(resources))
     by_urn = {r["urn"]: r for r in resources}
 

@@ -57,12 +57,28 @@ def bridge_plan_text(plan: BridgePlan, *, notes: bool = True) -> str:
     out.append(table(["session", "FCR (ASN, address)", "cloud (ASN, address)", "keepalive/hold", "BFD",
                       "MD5 key", "routes in/limit"], rows))
     out.append("")
+    if plan.backup is not None:
+        b = plan.backup
+        out.append(f"IPsec backup (bridge:vpnBackup): Azure VPN gateway {b.gateway_sku}, active-active; standby "
+                   "while any private path advertises the prefixes")
+        timers = "" if b.timers_verified else " (unverified)"
+        rows = [[t.id, f"instance {t.instance}", str(t.inside), f"{t.aws.asn} {t.aws.ip}",
+                 f"{t.azure.asn} {t.azure.ip}", f"{t.timers.keepalive_s}/{t.timers.hold_s}s{timers}",
+                 f"{t.dpd_timeout_s}s", "generated",
+                 f"{len(b.to_aws)}/{b.max_prefixes_to_aws}"] for t in b.tunnels]
+        out.append(table(["tunnel", "Azure gateway", "inside", "AWS (ASN, address)", "Azure (ASN, address)",
+                          "keepalive/hold", "DPD", "pre-shared key", "routes in/limit"], rows))
+        out.append("")
     out.append("Subnets and prefixes")
+    spokes: list[list[object]] = [
+        [f"endpoint spoke {sp.name}", f"{sp.cidr} (endpoint subnet {sp.endpoint_subnet}; peered to the hub, gateway "
+         "transit)"] for sp in plan.spokes]
     rows = [["hub VNet", str(plan.hub.cidr)], ["GatewaySubnet", str(plan.hub.gateway_subnet)],
             ["endpoint subnet", str(plan.hub.endpoint_subnet)],
             ["AWS advertises (VPC CIDRs)", ", ".join(map(str, plan.aws_prefixes))],
             ["Azure advertises (hub, spokes)", ", ".join(map(str, plan.azure_prefixes))],
             ["private DNS zones", "none: each customer stack owns one per name it publishes (docs/dns.md)"]]
+    rows[3:3] = spokes
     out.append(table(["what", "value"], rows))
     out.append("")
     out.append("Prefix budgets")
@@ -80,7 +96,9 @@ def customer_plan_text(plan: CustomerPlan) -> str:
     out = [f"Customer stack {plan.stack}: customer {plan.customer} on bridge {plan.bridge_stack}", ""]
     rows = []
     for ep in plan.endpoints:
-        where = "hub endpoint subnet" if ep.cloud == "azure" else f"VPC {ep.vpc}"
+        hub_or_spoke = ("hub endpoint subnet" if plan.endpoint_spoke is None
+                        else f"endpoint subnet of spoke {plan.endpoint_spoke}")
+        where = hub_or_spoke if ep.cloud == "azure" else f"VPC {ep.vpc}"
         zones = (f"one per name ({len(ep.zones)})" if ep.zone_owner == "name"
                  else ep.zone if ep.zone_owner == "customer" else "- (no records)")
         rows.append([ep.name, ep.platform, ep.cloud, ep.kind, where, ",".join(map(str, ep.ports)), zones])

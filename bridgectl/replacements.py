@@ -143,6 +143,27 @@ TABLE: dict[str, dict[str, Rule]] = {
         for prop in ("addressFamily", "amazonAddress", "bgpAsn", "bgpAuthKey", "connectionId", "customerAddress",
                      "dxGatewayId", "name", "vlan")
     },
+    # The IPsec backup (components/vpn_backup.py). A new VPN connection gets new AWS outside addresses: Azure's
+    # local network gateways follow in the same run, and the tunnels are down until both sides match.
+    "aws:ec2/vpnConnection:VpnConnection": {
+        prop: Rule("replace", f"{label}: the VPN connection is recreated with new outside addresses and new tunnels; "
+                   "the Azure local network gateways and connections follow, and the backup is down meanwhile",
+                   f"{TF_AWS} internal/service/ec2/vpnsite_connection.go ({prop} ForceNew)")
+        for prop, label in (("tunnel1InsideCidr", "a tunnel's inside CIDR changes"),
+                            ("tunnel2InsideCidr", "a tunnel's inside CIDR changes"),
+                            ("type", "the connection type changes"),
+                            ("staticRoutesOnly", "the routing type changes"),
+                            ("enableAcceleration", "acceleration changes"),
+                            ("tunnelInsideIpVersion", "the tunnels' IP version changes"))
+    },
+    "aws:ec2/customerGateway:CustomerGateway": {
+        prop: _forcenew("internal/service/ec2/vpnsite_customer_gateway.go")
+        for prop in ("bgpAsn", "bgpAsnExtended", "ipAddress", "type", "deviceName", "certificateArn")
+    },
+    "azure-native:network:LocalNetworkGateway": {
+        "resourceGroupName": _azure_path("resourceGroupName"),
+        "localNetworkGatewayName": _azure_path("localNetworkGatewayName"), "location": _AZURE_LOCATION,
+    },
     "aws:route53/zone:Zone": {
         "name": _forcenew("internal/service/route53/zone.go"),
         "delegationSetId": _forcenew("internal/service/route53/zone.go"),
@@ -206,6 +227,13 @@ TABLE: dict[str, dict[str, Rule]] = {
     "azure-native:network:VirtualNetworkGateway": {
         "resourceGroupName": _azure_path("resourceGroupName"),
         "virtualNetworkGatewayName": _azure_path("virtualNetworkGatewayName"), "location": _AZURE_LOCATION,
+        # The backup VPN gateway (components/vpn_backup.py): VpnGw1AZ exists only as Generation1, so a move to
+        # VpnGw2AZ-VpnGw5AZ (Generation2) is a new gateway, new public IPs included.
+        "vpnGatewayGeneration": Rule(
+            "refused", "a VPN gateway resizes within its generation only: another generation is a new gateway "
+            "(30-45 minutes, new public IPs, so new AWS customer gateways)",
+            "Microsoft Learn, About gateway SKUs: resizing works within a generation "
+            "(https://learn.microsoft.com/en-us/azure/vpn-gateway/about-gateway-skus)"),
     },
     "azure-native:network:ExpressRouteCircuit": {
         "resourceGroupName": _azure_path("resourceGroupName"), "circuitName": _azure_path("circuitName"),
@@ -235,6 +263,13 @@ TABLE: dict[str, dict[str, Rule]] = {
     "azure-native:network:PrivateEndpoint": {
         "resourceGroupName": _azure_path("resourceGroupName"),
         "privateEndpointName": _azure_path("privateEndpointName"), "location": _AZURE_LOCATION,
+        # A customer moved to another endpoint spoke (bridge:customer.endpointSpoke): a new endpoint with a new
+        # address, whose connection the platform's owner approves again.
+        "subnet.id": Rule(
+            "refused", "a private endpoint stays in the subnet it was created in: another subnet (another endpoint "
+            "spoke) means a new private endpoint, a new address and a new approval by the platform's owner",
+            "hashicorp/terraform-provider-azurerm internal/services/network/private_endpoint_resource.go "
+            "(subnet_id is ForceNew)"),
     },
     # --- Equinix ------------------------------------------------------------------------------
     # Connections: the provider has no ForceNew on the inputs used (only geoScope), and its update

@@ -65,8 +65,9 @@ CUSTOMER_FACING: dict[str, str] = {
     "aws:route53/zone:Zone": "a private hosted zone that answers a customer's platform names",
     "azure-native:network:ExpressRouteCircuit": "the ExpressRoute circuit",
     "azure-native:network:ExpressRouteCircuitPeering": "the circuit's private peering (both BGP sessions)",
-    "azure-native:network:VirtualNetworkGatewayConnection": "the gateway's connection to the circuit",
-    "azure-native:network:VirtualNetworkGateway": "the ExpressRoute gateway",
+    "azure-native:network:VirtualNetworkGatewayConnection": "a gateway connection (to the circuit, or a "
+                                                             "backup IPsec tunnel)",
+    "azure-native:network:VirtualNetworkGateway": "the ExpressRoute gateway or the backup VPN gateway",
     "equinix:fabric/connection:Connection": "an Equinix Fabric connection (a link of the bridge)",
     "equinix:fabric/cloudRouter:CloudRouter": "an Equinix Fabric Cloud Router",
     "equinix:fabric/routingProtocol:RoutingProtocol": "a routing protocol of an Equinix connection (its session)",
@@ -110,6 +111,15 @@ FABRIC_PROTOCOL = ("equinix/terraform-provider-equinix equinix/resource_fabric_r
 DX_GATEWAY = ("AWS Direct Connect User Guide, Direct Connect gateways: allowed prefixes of an association are "
               "re-advertised to the VIF's BGP peer when changed "
               "(https://docs.aws.amazon.com/directconnect/latest/UserGuide/direct-connect-gateways-intro.html)")
+
+VPN_TUNNEL = ("AWS Site-to-Site VPN User Guide, Modify tunnel options: the tunnel is interrupted while the options "
+              "are modified (https://docs.aws.amazon.com/vpn/latest/s2svpn/modify-vpn-tunnel-options.html)")
+VPN_CONNECTION = ("AWS Site-to-Site VPN User Guide, Modify the target gateway of a VPN connection: connectivity is "
+                  "interrupted during the change (https://docs.aws.amazon.com/vpn/latest/s2svpn/"
+                  "modify-vpn-target.html)")
+AZURE_VPN_CONNECTION = ("Microsoft Learn, How to connect AWS and Azure using a BGP-enabled VPN gateway: each Azure "
+                        "connection pairs one AWS tunnel's outside address, inside address and key "
+                        "(https://learn.microsoft.com/en-us/azure/vpn-gateway/vpn-gateway-howto-aws-bgp)")
 
 
 @dataclass(frozen=True)
@@ -158,6 +168,34 @@ DISRUPTIVE: dict[str, dict[str, Hazard]] = {
         prop: Hazard(f"the FCR's {label} changes: {_BGP_RESTART}", FABRIC_PROTOCOL)
         for prop, label in (("directIpv4", "interface address"), ("bgpIpv4", "BGP peer address"),
                             ("customerAsn", "peer ASN"), ("bgpAuthKey", "MD5 key"), ("bfd", "BFD settings"))
+    },
+    # The IPsec backup (components/vpn_backup.py): a key or address change resets the tunnel until both clouds
+    # have the new value; one run updates both, but not at the same instant.
+    "aws:ec2/vpnConnection:VpnConnection": {
+        **{prop: Hazard(f"{label}: AWS resets the tunnel (ModifyVpnTunnelOptions) and it stays down until the Azure "
+                        "connection has the same key; the backup runs on its other tunnels meanwhile", VPN_TUNNEL)
+           for prop, label in (("tunnel1PresharedKey", "tunnel 1's pre-shared key changes"),
+                               ("tunnel2PresharedKey", "tunnel 2's pre-shared key changes"))},
+        "customerGatewayId": Hazard("the VPN connection moves to another customer gateway (a new Azure public IP): "
+                                    "both tunnels reset (ModifyVpnConnection)", VPN_CONNECTION),
+        "transitGatewayId": Hazard("the VPN connection moves to another transit gateway: both tunnels reset and its "
+                                   "attachment, routes and propagations are new", VPN_CONNECTION),
+    },
+    "azure-native:network:VirtualNetworkGatewayConnection": {
+        "sharedKey": Hazard("an IPsec connection's pre-shared key changes: the tunnel is down until the AWS tunnel "
+                            "has the same key", AZURE_VPN_CONNECTION),
+        "gatewayCustomBgpIpAddresses": Hazard("the Azure BGP addresses of a tunnel change: its BGP sessions restart",
+                                              AZURE_VPN_CONNECTION),
+    },
+    "azure-native:network:LocalNetworkGateway": {
+        "gatewayIpAddress": Hazard("an AWS tunnel's outside address changes (a new VPN connection): Azure reconnects "
+                                   "the tunnel to the new address; both sides must be updated", AZURE_VPN_CONNECTION),
+        "bgpSettings": Hazard("an AWS tunnel's BGP address or ASN changes: its BGP session restarts",
+                              AZURE_VPN_CONNECTION),
+    },
+    "azure-native:network:VirtualNetworkGateway": {
+        "bgpSettings": Hazard("the VPN gateway's ASN or custom BGP addresses change: every backup BGP session restarts",
+                              AZURE_VPN_CONNECTION),
     },
     "aws:directconnect/gatewayAssociation:GatewayAssociation": {
         "allowedPrefixes": Hazard("the prefixes the Direct Connect gateway advertises to the exchange change: a "

@@ -25,6 +25,19 @@ Azure (an action group with e-mail receivers; or ``bridge:alarms.actionGroupId``
       Source: "Azure ExpressRoute monitoring data reference"
       (https://learn.microsoft.com/azure/expressroute/monitor-expressroute-reference).
 
+The IPsec backup (``bridge:vpnBackup``), when the bridge has one:
+    * AWS, per VPN connection: ``AWS/VPN`` ``TunnelState`` (dimension ``VpnId``; 1 when every tunnel's
+      BGP session is established, "values between 0 and 1 indicate at least one tunnel is not UP"),
+      Minimum < 1 for 5 minutes: the backup is degraded while nothing needs it yet; and
+      ``TunnelDataOut`` (bytes sent through the tunnels, Sum per 5 minutes) above
+      ``BACKUP_IN_USE_BYTES``: the backup carries traffic, so every private path is down or withdrawn.
+      Source: "Monitor your Site-to-Site VPN tunnels using Amazon CloudWatch"
+      (https://docs.aws.amazon.com/vpn/latest/s2svpn/monitoring-cloudwatch-vpn.html).
+    * Azure, the VPN gateway: ``BgpPeerStatus`` (Count, Average, dimensions ``BgpPeerAddress`` and
+      ``Instance``, PT5M) below 1, split per peer: a tunnel's BGP session is down. Source: Azure Monitor
+      "Supported metrics for microsoft.network/virtualnetworkgateways"
+      (https://learn.microsoft.com/azure/azure-monitor/reference/supported-metrics/microsoft-network-virtualnetworkgateways-metrics).
+
 Equinix (a Fabric stream with every router and connection attached; a subscription when
 ``bridge:alarms.equinixSink`` names one)
     * per connection: a stream alert rule on ``equinix.fabric.connection.bandwidth_rx.usage``
@@ -65,6 +78,11 @@ AZURE_CIRCUIT_FREQUENCY = "PT1M"
 AZURE_GATEWAY_WINDOW = "PT5M"
 AZURE_GATEWAY_FREQUENCY = "PT5M"
 EQUINIX_WINDOW = "PT15M"
+
+# The backup VPN: BGP keepalives every 10 s and their ESP overhead stay far below this per 5 minutes, any
+# real traffic far above it. Above it the backup is carrying traffic.
+BACKUP_IN_USE_BYTES = 1_000_000
+VPN_PERIOD_S = 300
 
 CIRCUIT_NAMESPACE = "Microsoft.Network/expressRouteCircuits"
 GATEWAY_NAMESPACE = "Microsoft.Network/virtualNetworkGateways"
@@ -116,6 +134,11 @@ class AlarmsArgs:
     action_group_id: str | None = None
     equinix_sink: EquinixSink | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    #: bridge:azure.secondCircuit: watched like the first, under rules named ``er2-*``
+    second_circuit_id: pulumi.Input[str] | None = None
+    #: bridge:vpnBackup: the AWS VPN connection ids (by name, ``vpn1``, ``vpn2``) and the Azure VPN gateway
+    vpn_connections: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    vpn_gateway_id: pulumi.Input[str] | None = None
 
 
 def action_group_short_name(stack: str) -> str:
@@ -189,6 +212,24 @@ class BridgeAlarms(pulumi.ComponentResource):
                     threshold=threshold, treat_missing_data=missing, alarm_description=text,
                     alarm_actions=actions, ok_actions=actions, tags=tags, opts=opts)
                 self.alarm_names.append(alarm_name)
+        for key, vpn_id in args.vpn_connections.items():
+            base = f"{args.stack}-backup-{key}"
+            for alarm_name, metric, stat, op, threshold, missing, text in (
+                (f"{base}-tunnel-down", "TunnelState", "Minimum", "LessThanThreshold", 1, "breaching",
+                 f"A tunnel of backup VPN connection {key} is down (AWS/VPN TunnelState below 1): the IPsec backup "
+                 "is degraded. Runbook: docs/runbook-network.md#alarm-backup-tunnel-down"),
+                (f"{base}-in-use", "TunnelDataOut", "Sum", "GreaterThanThreshold", BACKUP_IN_USE_BYTES,
+                 "notBreaching",
+                 f"Backup VPN connection {key} carries traffic toward Azure: the private paths are down or "
+                 "withdrawn. Runbook: docs/runbook-network.md#alarm-backup-in-use"),
+            ):
+                aws.cloudwatch.MetricAlarm(
+                    f"{name}-{alarm_name.removeprefix(args.stack + '-')}", name=alarm_name, namespace="AWS/VPN",
+                    metric_name=metric, dimensions={"VpnId": vpn_id}, statistic=stat, period=VPN_PERIOD_S,
+                    evaluation_periods=1, datapoints_to_alarm=1, comparison_operator=op, threshold=threshold,
+                    treat_missing_data=missing, alarm_description=text, alarm_actions=actions, ok_actions=actions,
+                    tags=tags, opts=opts)
+                self.alarm_names.append(alarm_name)
 
     # --- Azure --------------------------------------------------------------------------------------
 
@@ -211,10 +252,11 @@ class BridgeAlarms(pulumi.ComponentResource):
         every_value = ["*"]  # one time series (and one alert) per dimension value
 
         def alert(rule: str, scope: pulumi.Input[str], namespace: str, metric: str, aggregation: str,
-                  threshold: float, dims: Sequence[str], window: str, frequency: str, text: str) -> None:
+                  threshold: float, dims: Sequence[str], window: str, frequency: str, text: str,
+                  severity: int = 1) -> None:
             azure_native.monitor.MetricAlert(
                 f"{name}-{rule}", rule_name=f"{args.stack}-{rule}", resource_group_name=args.resource_group,
-                location="global", enabled=True, severity=1, scopes=[scope], evaluation_frequency=frequency,
+                location="global", enabled=True, severity=severity, scopes=[scope], evaluation_frequency=frequency,
                 window_size=window, auto_mitigate=True, description=text, target_resource_type=namespace,
                 criteria=azure_native.monitor.MetricAlertSingleResourceMultipleMetricCriteriaArgs(
                     odata_type="Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
@@ -227,18 +269,28 @@ class BridgeAlarms(pulumi.ComponentResource):
                 actions=actions, tags=tags, opts=opts)
             self.alarm_names.append(f"{args.stack}-{rule}")
 
-        alert("er-bgp-availability", args.circuit_id, CIRCUIT_NAMESPACE, "BgpAvailability", "Average",
-              AZURE_AVAILABILITY_PERCENT, ("PeeringType", "Peer"), AZURE_CIRCUIT_WINDOW, AZURE_CIRCUIT_FREQUENCY,
-              "A BGP session between the Microsoft edge and the exchange was down (per peering and peer). "
-              "Runbook: docs/runbook-network.md#alarm-er-bgp-availability")
-        alert("er-arp-availability", args.circuit_id, CIRCUIT_NAMESPACE, "ArpAvailability", "Average",
-              AZURE_AVAILABILITY_PERCENT, ("PeeringType", "Peer"), AZURE_CIRCUIT_WINDOW, AZURE_CIRCUIT_FREQUENCY,
-              "The Microsoft edge lost ARP toward the exchange (layer 2 of a link). "
-              "Runbook: docs/runbook-network.md#alarm-er-arp-availability")
+        circuits = [("er", args.circuit_id, "")]
+        if args.second_circuit_id is not None:
+            circuits.append(("er2", args.second_circuit_id, " of the second circuit"))
+        for prefix, circuit_id, which in circuits:
+            alert(f"{prefix}-bgp-availability", circuit_id, CIRCUIT_NAMESPACE, "BgpAvailability", "Average",
+                  AZURE_AVAILABILITY_PERCENT, ("PeeringType", "Peer"), AZURE_CIRCUIT_WINDOW, AZURE_CIRCUIT_FREQUENCY,
+                  f"A BGP session between the Microsoft edge{which} and the exchange was down (per peering and "
+                  "peer). Runbook: docs/runbook-network.md#alarm-er-bgp-availability")
+            alert(f"{prefix}-arp-availability", circuit_id, CIRCUIT_NAMESPACE, "ArpAvailability", "Average",
+                  AZURE_AVAILABILITY_PERCENT, ("PeeringType", "Peer"), AZURE_CIRCUIT_WINDOW, AZURE_CIRCUIT_FREQUENCY,
+                  f"The Microsoft edge{which} lost ARP toward the exchange (layer 2 of a link). "
+                  "Runbook: docs/runbook-network.md#alarm-er-arp-availability")
         alert("ergw-routes-learned", args.gateway_id, GATEWAY_NAMESPACE, LEARNED_ROUTES_METRIC, "Maximum",
               args.expected_learned_routes, ("BgpPeerAddress",), AZURE_GATEWAY_WINDOW, AZURE_GATEWAY_FREQUENCY,
               f"The ExpressRoute gateway learns fewer than the {args.expected_learned_routes} planned AWS "
               "prefixes from a peer. Runbook: docs/runbook-network.md#alarm-ergw-routes-learned")
+        if args.vpn_gateway_id is not None:
+            # Severity 2: the backup is degraded, nothing is cut yet.
+            alert("vpngw-bgp-peer-down", args.vpn_gateway_id, GATEWAY_NAMESPACE, "BgpPeerStatus", "Average", 1,
+                  ("BgpPeerAddress", "Instance"), AZURE_GATEWAY_WINDOW, AZURE_GATEWAY_FREQUENCY,
+                  "A BGP session of the backup VPN gateway to an AWS tunnel is down (per peer and instance). "
+                  "Runbook: docs/runbook-network.md#alarm-backup-tunnel-down", severity=2)
 
     # --- Equinix ------------------------------------------------------------------------------------
 

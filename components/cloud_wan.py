@@ -30,7 +30,12 @@ from .transit_gateway import VpcAttachmentArgs
 
 SAAS_SEGMENT = "saas"
 HYBRID_SEGMENT = "hybrid"
+#: bridge:vpnBackup: the site-to-site VPN attachments, shared with the SaaS segment like the hybrid one
+BACKUP_SEGMENT = "backup"
 SEGMENT_TAG = "bridge-segment"
+#: the routing-policy label of the backup's VPN attachments, and the policy that label associates
+BACKUP_LABEL = "bridgeBackupVpn"
+BACKUP_POLICY = "depreferBackupVpn"
 
 
 @dataclass(frozen=True)
@@ -42,12 +47,16 @@ class CloudWanArgs:
     vpcs: Sequence[VpcAttachmentArgs]
     azure_prefixes: Sequence[str]
     tags: Mapping[str, str] = field(default_factory=dict)
+    #: bridge:vpnBackup: the ASNs to prepend on routes from the backup's VPN attachments (empty: no backup)
+    backup_prepend: Sequence[int] = ()
 
 
-def policy_document(asn_ranges: Sequence[str], edge_locations: Sequence[str], *, full: bool = True) -> dict[str, Any]:
-    """The core network policy (version 2021.12). ``full=False`` gives the base policy subset."""
+def policy_document(asn_ranges: Sequence[str], edge_locations: Sequence[str], *, full: bool = True,
+                    backup_prepend: Sequence[int] = ()) -> dict[str, Any]:
+    """The core network policy (version 2021.12; 2025.11 with the backup VPN, whose routing policies need it).
+    ``full=False`` gives the base policy subset."""
     doc: dict[str, Any] = {
-        "version": "2021.12",
+        "version": "2025.11" if full and backup_prepend else "2021.12",
         "core-network-configuration": {
             "asn-ranges": list(asn_ranges),
             "edge-locations": [{"location": loc} for loc in edge_locations],
@@ -66,15 +75,48 @@ def policy_document(asn_ranges: Sequence[str], edge_locations: Sequence[str], *,
     doc["segment-actions"] = [
         {"action": "share", "mode": "attachment-route", "segment": HYBRID_SEGMENT, "share-with": [SAAS_SEGMENT]},
     ]
+    if backup_prepend:
+        _backup_policy(doc, backup_prepend)
     doc["attachment-policies"] = [
         {"rule-number": 100, "condition-logic": "or",
          "conditions": [{"type": "attachment-type", "operator": "equals", "value": "direct-connect-gateway"}],
          "action": {"association-method": "constant", "segment": HYBRID_SEGMENT}},
+        *([{"rule-number": 150, "condition-logic": "or",
+            "conditions": [{"type": "attachment-type", "operator": "equals", "value": "site-to-site-vpn"}],
+            "action": {"association-method": "constant", "segment": BACKUP_SEGMENT}}] if backup_prepend else []),
         {"rule-number": 200, "condition-logic": "or",
          "conditions": [{"type": "tag-value", "operator": "equals", "key": SEGMENT_TAG, "value": SAAS_SEGMENT}],
          "action": {"association-method": "constant", "segment": SAAS_SEGMENT}},
     ]
     return doc
+
+
+def _backup_policy(doc: dict[str, Any], prepend: Sequence[int]) -> None:
+    """The backup VPN (bridge:vpnBackup) in the policy: its own segment, shared with the SaaS VPCs like the hybrid
+    one, every site-to-site VPN attachment in it, and an inbound routing policy, associated by the attachments'
+    routing-policy label, that prepends ``prepend`` to every route they bring in. Cloud WAN compares AS-path
+    length before the attachment type (cloudwan-route-evaluation.html), so the longer VPN path stays the standby
+    while the Direct Connect gateway's path is up. JSON names: AWS Cloud WAN policy reference
+    (cloudwan-route-policy.html, cloudwan-policy-attachments.html) and aws-samples/aws-cloud-wan-blueprints
+    "Routing policies"; the ASN list is an array of integers (hashicorp/terraform-provider-aws
+    coreNetworkPolicyRoutingPolicyRuleAction.MarshalJSON)."""
+    doc["segments"].append({"name": BACKUP_SEGMENT, "require-attachment-acceptance": False,
+                            "description": "Site-to-site VPN backup toward Azure"})
+    doc["segment-actions"].append(
+        {"action": "share", "mode": "attachment-route", "segment": BACKUP_SEGMENT, "share-with": [SAAS_SEGMENT]})
+    doc["attachment-routing-policy-rules"] = [
+        {"rule-number": 100, "description": "Backup VPN attachments",
+         "conditions": [{"type": "routing-policy-label", "value": BACKUP_LABEL}],
+         "action": {"associate-routing-policies": [BACKUP_POLICY]}}]
+    doc["routing-policies"] = [
+        {"routing-policy-name": BACKUP_POLICY, "routing-policy-number": 100, "routing-policy-direction": "inbound",
+         "routing-policy-description": "Lengthen the backup VPN's AS path so the private path wins",
+         "routing-policy-rules": [{"rule-number": 100, "rule-definition": {
+             # prefix-in-cidr does not match the containing prefix itself: both conditions cover everything.
+             "match-conditions": [{"type": "prefix-in-cidr", "value": "0.0.0.0/0"},
+                                  {"type": "prefix-equals", "value": "0.0.0.0/0"}],
+             "condition-logic": "or",
+             "action": {"type": "prepend-asn-list", "value": list(prepend)}}}]}]
 
 
 class CloudWan(pulumi.ComponentResource):
@@ -101,7 +143,8 @@ class CloudWan(pulumi.ComponentResource):
             opts=child(self, protect=PROTECT, ignore_changes=["basePolicyDocument"]))
         self.policy = aws.networkmanager.CoreNetworkPolicyAttachment(
             f"{name}-policy", core_network_id=self.core_network.id,
-            policy_document=json.dumps(policy_document(args.asn_ranges, args.edge_locations)),
+            policy_document=json.dumps(policy_document(args.asn_ranges, args.edge_locations,
+                                                       backup_prepend=args.backup_prepend)),
             opts=child(self))
         self.core_network_id = self.policy.core_network_id
         self.core_network_arn = self.core_network.arn

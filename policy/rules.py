@@ -84,6 +84,7 @@ CIRCUIT = "azure-native:network:ExpressRouteCircuit"
 PEERING = "azure-native:network:ExpressRouteCircuitPeering"
 GATEWAY_CONNECTION = "azure-native:network:VirtualNetworkGatewayConnection"
 PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
+VPN_CONNECTION = "aws:ec2/vpnConnection:VpnConnection"
 
 #: Stateful, slow or billed: replacing or deleting one is an outage (components/ protect them all).
 PROTECTED_TYPES = frozenset({
@@ -93,6 +94,11 @@ PROTECTED_TYPES = frozenset({
 
 #: Where each BGP session carries its MD5 key.
 BGP_KEY_FIELDS = {TRANSIT_VIF: "bgpAuthKey", ROUTING_PROTOCOL: "bgpAuthKey", PEERING: "sharedKey"}
+
+#: Where the IPsec backup (components/vpn_backup.py) carries its pre-shared keys, and what else holds them.
+VPN_KEY_FIELDS = {VPN_CONNECTION: ("tunnel1PresharedKey", "tunnel2PresharedKey"), GATEWAY_CONNECTION: ("sharedKey",)}
+#: The AWS customer gateway configuration holds both keys in clear.
+VPN_KEY_HOLDERS = {VPN_CONNECTION: ("customerGatewayConfiguration",)}
 
 #: Taggable types this project registers (any other AWS/Azure resource that sets tags is checked too).
 TAGGABLE_TYPES = frozenset({
@@ -212,6 +218,44 @@ bgp_keys_secret = ResourceValidationPolicy(
 )
 
 
+def _validate_vpn_key(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    fields = VPN_KEY_FIELDS.get(args.resource_type)
+    if fields is None:
+        return
+    if args.resource_type == GATEWAY_CONNECTION and get(args.props, "connectionType") != "IPsec":
+        return  # the ExpressRoute connection has no key
+    secret_outputs = args.opts.additional_secret_outputs or []
+    plaintext_visible = bool(args.get_config().get("plaintextVisible"))
+    for field in fields:
+        value = get(args.props, field)
+        if value is None or value == "":
+            report(f"{args.name}: {field} is not set: the provider would pick a key and keep it in plain "
+                   "state; the bridge generates every pre-shared key as a secret")
+            continue
+        if field not in secret_outputs:
+            report(f"{args.name}: {field} must be a secret: list it in additional_secret_outputs so the "
+                   "pre-shared key is encrypted in the state and never shown in outputs")
+        if plaintext_visible and isinstance(value, str) and value != OFFLINE_SECRET:
+            report(f"{args.name}: {field} is passed in plain text; pass it as a secret (pulumi.Output.secret)")
+    for field in VPN_KEY_HOLDERS.get(args.resource_type, ()):
+        if field not in secret_outputs:
+            report(f"{args.name}: {field} holds the pre-shared keys: list it in additional_secret_outputs")
+
+
+vpn_keys_secret = ResourceValidationPolicy(
+    name="vpn-keys-secret",
+    description="The IPsec backup's pre-shared keys are set and secret (tunnel1/2PresharedKey and the customer "
+                "gateway configuration on AWS VPN connections, sharedKey on Azure IPsec connections).",
+    validate=_validate_vpn_key,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=PolicyConfigSchema(properties={
+        "plaintextVisible": {"type": "boolean", "default": False,
+                             "description": "secrets show as [secret] (offline plan): any other key value was "
+                                            "written in plain text"},
+    }),
+)
+
+
 def _validate_bfd(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != ROUTING_PROTOCOL or get(args.props, "type") != "BGP":
         return
@@ -303,6 +347,10 @@ def _validate_routes(args: ResourceValidationArgs, report: ReportViolation) -> N
     if not planned_raw:
         args.not_applicable("no planned prefixes configured (bridgectl check --policy-config-out writes them)")
     planned = {str(ipaddress.ip_network(str(p), strict=False)) for p in planned_raw}
+    if args.resource_type == TGW_ROUTE:
+        # The IPsec backup's route table holds the VPC CIDRs it advertises (components/vpn_backup.py).
+        planned |= {str(ipaddress.ip_network(str(p), strict=False))
+                    for p in args.get_config().get("backupPrefixes") or []}
     for other in ("destinationIpv6CidrBlock", "destinationPrefixListId"):
         value = get(args.props, other)
         if value not in (None, UNKNOWN, ""):
@@ -322,12 +370,15 @@ def _validate_routes(args: ResourceValidationArgs, report: ReportViolation) -> N
 
 routes_to_planned_prefixes = ResourceValidationPolicy(
     name="routes-to-planned-prefixes",
-    description="VPC and transit gateway routes point only at the Azure prefixes of the stack's address plan.",
+    description="VPC and transit gateway routes point only at the Azure prefixes of the stack's address plan (and "
+                "transit gateway routes at the VPC CIDRs the IPsec backup advertises).",
     validate=_validate_routes,
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=PolicyConfigSchema(properties={
         "plannedPrefixes": {"type": "array", "items": {"type": "string"},
                             "description": "the Azure prefixes of the plan (bridgectl check --policy-config-out)"},
+        "backupPrefixes": {"type": "array", "items": {"type": "string"},
+                           "description": "the AWS prefixes the IPsec backup advertises (transit gateway routes only)"},
     }),
 )
 
@@ -339,7 +390,8 @@ def _expressroute_gateway_ips(resources: Sequence[PolicyResource]) -> set[str]:
     """URNs of the public IPs an ExpressRoute gateway uses (the gateway's own, expected)."""
     allowed: set[str] = set()
     for r in resources:
-        if r.resource_type != GATEWAY or get(r.props, "gatewayType") not in ("ExpressRoute", UNKNOWN):
+        # The backup VPN gateway's two public IPs are its IPsec endpoints (components/vpn_backup.py).
+        if r.resource_type != GATEWAY or get(r.props, "gatewayType") not in ("ExpressRoute", "Vpn", UNKNOWN):
             continue
         deps = list(r.dependencies or [])
         deps += list((r.property_dependencies or {}).get("ipConfigurations", []))
@@ -351,7 +403,8 @@ def _validate_no_public_ip(args: StackValidationArgs, report: ReportViolation) -
     allowed = _expressroute_gateway_ips(args.resources)
     for r in args.resources:
         if r.resource_type == PUBLIC_IP and r.urn not in allowed:
-            report(f"{r.name}: a public IP that is not the ExpressRoute gateway's; nothing else on the bridge or "
+            report(f"{r.name}: a public IP that is not a gateway's (ExpressRoute, backup VPN); nothing else on the "
+                   "bridge or "
                    "its endpoints is reachable from the Internet", r.urn)
         elif r.resource_type == NIC:
             for cfg in items(get(r.props, "ipConfigurations")):
@@ -368,7 +421,7 @@ def _validate_no_public_ip(args: StackValidationArgs, report: ReportViolation) -
 no_public_ip_on_endpoints = StackValidationPolicy(
     name="no-public-ip-on-endpoints",
     description="No public IP, Elastic IP or NIC with a public address, except the ExpressRoute gateway's own "
-                "Standard public IP.",
+                "Standard public IP and the backup VPN gateway's two.",
     validate=_validate_no_public_ip,
     enforcement_level=EnforcementLevel.MANDATORY,
 )
@@ -468,6 +521,7 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     aws_connections_on_diverse_devices,
     stateful_resources_protected,
     bgp_keys_secret,
+    vpn_keys_secret,
     bfd_on_bgp_sessions,
     endpoint_ingress_not_open,
     no_public_ip_on_endpoints,

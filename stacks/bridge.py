@@ -42,8 +42,10 @@ from components.direct_connect import (
     TransitGatewayTarget,
     TransitVifArgs,
 )
+from components.endpoint_spokes import EndpointSpokesArgs, SpokeArgs, build_spokes
 from components.expressroute import ExpressRoute, ExpressRouteArgs, PrivatePeeringArgs, SecondCircuitArgs
 from components.transit_gateway import TransitGateway, TransitGatewayArgs, VpcAttachmentArgs
+from components.vpn_backup import VpnBackup, VpnBackupArgs, advertised_prefixes, azure_vpn_names, tunnel_outputs
 
 from . import preflight
 from .plan import BgpSession, BridgePlan, KeyRef, plan_bridge, short_name
@@ -124,8 +126,8 @@ def _session_out(s: BgpSession, vlan: Any) -> dict[str, Any]:
 def build_alarms(spec: BridgeSpec, plan: BridgePlan, dx: DirectConnect, cr: CloudRouter, er: ExpressRoute,
                  tags: dict[str, str], aws_provider: pulumi.ProviderResource,
                  azure_provider: pulumi.ProviderResource,
-                 equinix_provider: pulumi.ProviderResource) -> BridgeAlarms | None:
-    """The bridge's alarms (bridge:alarms, on by default): thresholds from the plan."""
+                 equinix_provider: pulumi.ProviderResource, backup: VpnBackup | None = None) -> BridgeAlarms | None:
+    """The bridge's alarms (bridge:alarms, on by default): thresholds from the plan; the backup VPN's too."""
     cfg = spec.alarms
     if not cfg.enabled:
         return None
@@ -141,7 +143,10 @@ def build_alarms(spec: BridgeSpec, plan: BridgePlan, dx: DirectConnect, cr: Clou
         resource_group=er.resource_group_name, circuit_id=er.circuit_id, gateway_id=er.gateway_id,
         expected_learned_routes=len(plan.aws_prefixes), equinix_project_id=spec.exchange.project_id,
         equinix_routers=cr.router_ids, equinix_connections=cr.connection_ids,
-        sns_topic_arn=cfg.sns_topic_arn, action_group_id=cfg.action_group_id, equinix_sink=sink, tags=tags),
+        sns_topic_arn=cfg.sns_topic_arn, action_group_id=cfg.action_group_id, equinix_sink=sink, tags=tags,
+        second_circuit_id=er.second_circuit_id,
+        vpn_connections={f"vpn{i + 1}": c for i, c in backup.vpn_connection_ids.items()} if backup else {},
+        vpn_gateway_id=backup.gateway_id if backup else None),
         aws_provider=aws_provider, azure_provider=azure_provider, equinix_provider=equinix_provider)
 
 
@@ -228,6 +233,14 @@ def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, 
                 peer_asn=second_asn if second_asn is not None else second.peer_asn,
                 shared_key=keys[second.key_id]) if second_provisioned else None)),
         opts=pulumi.ResourceOptions(provider=azure_provider))
+    # Endpoint spokes (bridge:azure.endpointSpokes): more VNets for private endpoints, peered to the hub and
+    # using its gateway (components/endpoint_spokes.py).
+    spokes = build_spokes(EndpointSpokesArgs(
+        stack=spec.stack, resource_group=er.resource_group_name, location=spec.azure_location,
+        hub_vnet_name=er.vnet.name, hub_vnet_id=er.hub_vnet_id, hub_gateway=er.gateway,
+        spokes=[SpokeArgs(sp.name, str(sp.cidr), str(sp.endpoint_subnet)) for sp in plan.spokes],
+        saas_cidrs=[str(c) for c in plan.aws_prefixes], endpoint_ports=endpoint_ports, tags=tags),
+        opts=pulumi.ResourceOptions(provider=azure_provider))
 
     ex = spec.exchange
     cr = CloudRouter("exchange", CloudRouterArgs(
@@ -270,7 +283,8 @@ def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, 
         # A retiring location stays in the policy while the attachment moves off it (two runs; the
         # core network refuses a policy that would orphan an attachment: docs/runbook-network.md).
         wan = CloudWan("backbone", CloudWanArgs(list(cn.asn_ranges), [*cn.edge_locations, *cn.retiring_edge_locations],
-                                                spec.aws_region, spec.aws.account_id, vpcs, azure_prefixes, tags),
+                                                spec.aws_region, spec.aws.account_id, vpcs, azure_prefixes, tags,
+                                                backup_prepend=plan.backup.prepend if plan.backup else ()),
                        opts=aws_opts)
         target = CloudWanTarget(wan.core_network_id, list(cn.edge_locations))
         backbone_out["coreNetworkId"] = wan.core_network_id
@@ -301,7 +315,29 @@ def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, 
             depends_on=cloud_side))
     cr.add_routing(routing)
 
-    alarms = build_alarms(spec, plan, dx, cr, er, tags, aws_provider, azure_provider, equinix_provider)
+    # The IPsec backup path (bridge:vpnBackup): after the hub's ExpressRoute gateway and the backbone
+    # (components/vpn_backup.py; on Cloud WAN the core network's policy keeps it the standby, stacks/vpn.py).
+    backup_out: dict[str, Any] = {}
+    backup: VpnBackup | None = None
+    if plan.backup is not None:
+        backbone_args: dict[str, Any] = (
+            {"transit_gateway_id": tgw.transit_gateway_id, "saas_route_table_id": tgw.saas_route_table_id,
+             "advertised": advertised_prefixes([(v.name, str(v.cidr)) for v in spec.aws.vpcs], tgw.attachment_ids)}
+            if plan.backbone == "transit-gateway" else {"core_network_id": wan.core_network_id})
+        backup = VpnBackup("backup", VpnBackupArgs(
+            stack=spec.stack, plan=plan.backup, subscription_id=spec.azure_subscription_id,
+            resource_group=er.resource_group_name, location=spec.azure_location,
+            gateway_subnet_id=er.gateway_subnet.id, expressroute_gateway=er.gateway, tags=tags, **backbone_args),
+            aws_provider=aws_provider, azure_provider=azure_provider)
+        # Non-secret facts only: the keys stay in the state, as secrets.
+        backup_out["vpnBackup"] = {
+            "gatewayName": azure_vpn_names(spec.stack)["gateway"], "gatewaySku": plan.backup.gateway_sku,
+            "publicIps": [backup.public_ips[0], backup.public_ips[1]],
+            "vpnConnectionIds": [backup.vpn_connection_ids[0], backup.vpn_connection_ids[1]],
+            "tunnels": tunnel_outputs(backup, plan.backup)}
+
+    alarms = build_alarms(spec, plan, dx, cr, er, tags, aws_provider, azure_provider, equinix_provider,
+                          backup=backup)
     sessions = [_session_out(s, dx.vlans.get(s.router) if s.kind == "aws" else s.vlan) for s in plan.sessions]
     outputs: dict[str, Any] = {
         "kind": "bridge",
@@ -328,7 +364,10 @@ def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, 
                      for v in spec.aws.vpcs},
             "saasCidrs": [str(c) for c in plan.aws_prefixes],
             "azure": {"resourceGroupName": er.resource_group_name, "location": spec.azure_location,
-                      "endpointSubnetId": er.endpoint_subnet_id},
+                      "endpointSubnetId": er.endpoint_subnet_id,
+                      # Per endpoint spoke: customers with bridge:customer.endpointSpoke read theirs.
+                      **({"endpointSpokes": {name: {"endpointSubnetId": sp.endpoint_subnet_id}
+                                             for name, sp in spokes.items()}} if spokes else {})},
         },
         "nextSteps": next_steps,
     }
@@ -336,6 +375,7 @@ def build_bridge(spec: BridgeSpec, plan: BridgePlan | None = None) -> dict[str, 
         outputs.update(secondExpressRouteCircuitId=er.second_circuit_id,
                        secondExpressRouteServiceKey=er.second_service_key,
                        secondCircuitProvisioned=second_provisioned, secondFcrAsn=second_asn)
+    outputs.update(backup_out)
     if alarms is not None:
         outputs["alarms"] = {"snsTopicArn": alarms.topic_arn, "actionGroupId": alarms.action_group_id,
                              "equinixStreamId": alarms.stream_id, "names": alarms.alarm_names}

@@ -34,6 +34,19 @@ def bridge_reference_name(bridge_stack: str) -> str:
     return f"{pulumi.get_organization()}/{pulumi.get_project()}/{bridge_stack}"
 
 
+def endpoint_subnet_id(attachment: dict[str, Any], spoke: str | None) -> str:
+    """The endpoint subnet a customer's Azure private endpoints go in: the hub's, or that of its endpoint
+    spoke (bridge:customer.endpointSpoke), as the bridge exports them under customerAttachment.azure."""
+    azure = attachment["azure"]
+    if spoke is None:
+        return str(azure["endpointSubnetId"])
+    spokes = azure.get("endpointSpokes") or {}
+    if spoke not in spokes:
+        raise pulumi.RunError(f"bridge:customer.endpointSpoke: the bridge stack exports no endpoint spoke {spoke} "
+                              "(fix: deploy the bridge with the spoke in bridge:azure.endpointSpokes first)")
+    return str(spokes[spoke]["endpointSubnetId"])
+
+
 def build_customer(spec: CustomerSpec, bridge: BridgeSpec, plan: CustomerPlan | None = None) -> dict[str, Any]:
     plan = plan or plan_customer(spec, bridge)
     tags = {**base_tags(spec.stack, bridge.tags), **spec.tags, "customer": spec.id}
@@ -63,7 +76,7 @@ def build_customer(spec: CustomerSpec, bridge: BridgeSpec, plan: CustomerPlan | 
         azure = AzureTarget(
             resource_group_name=attachment.apply(lambda a: a["azure"]["resourceGroupName"]),
             location=bridge.azure_location,
-            subnet_id=attachment.apply(lambda a: a["azure"]["endpointSubnetId"]))
+            subnet_id=attachment.apply(lambda a: endpoint_subnet_id(a, spec.endpoint_spoke)))
     # The stack's own private zones, one per published name (stacks/dns.py), on every SaaS VPC: the VPC
     # ids come from the bridge's stack file, so nothing DNS needs waits for the bridge's outputs.
     # Each child takes the provider of its own cloud.

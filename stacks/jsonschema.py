@@ -23,6 +23,7 @@ from .spec import (
     AlarmsSpec,
     _CustomerBody,
 )
+from .vpn import VPN_BACKUP_KEY, VpnBackupSpec
 
 
 def _provider_props(required: bool) -> tuple[dict[str, Any], list[str]]:
@@ -47,6 +48,7 @@ def stack_schema() -> dict[str, Any]:
     bridge_props[ALARMS_KEY] = object_schema(AlarmsSpec)
     bridge_props[ALARM_SINK_KEY] = {**Secret().schema(), "description": "URI of bridge:alarms.equinixSink; set it "
                                     "with `pulumi config set --secret bridge:alarmSinkUri <uri>`."}
+    bridge_props[VPN_BACKUP_KEY] = object_schema(VpnBackupSpec)
     customer_props, _ = _provider_props(False)
     customer_props[CUSTOMER_KEY] = object_schema(_CustomerBody)
     customer_props[TAGS_KEY] = bridge_props[TAGS_KEY]

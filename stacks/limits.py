@@ -187,6 +187,20 @@ AZURE_PRIVATE_ENDPOINTS_PER_VNET = 1000
 AZURE_PRIVATE_LINK_LIMITS_URL = ("https://learn.microsoft.com/en-us/azure/azure-resource-manager/management/"
                                  "azure-subscription-service-limits#private-link-limits")
 
+# Virtual network peerings per virtual network: 500. The hub has one peering per endpoint spoke
+# (bridge:azure.endpointSpokes), so a hub holds at most 500 spokes. Source: Azure networking limits,
+# https://learn.microsoft.com/en-us/azure/azure-resource-manager/management/azure-subscription-service-limits#networking-limits
+AZURE_VNET_PEERINGS_PER_VNET = 500
+AZURE_NETWORKING_LIMITS_URL = ("https://learn.microsoft.com/en-us/azure/azure-resource-manager/management/"
+                               "azure-subscription-service-limits#networking-limits")
+# A spoke reaches the ExpressRoute circuit through the hub's gateway: the hub-side peering allows gateway
+# transit, the spoke-side peering uses the remote gateway, and the gateway then advertises the spoke's
+# address space over the circuit. Sources:
+# https://learn.microsoft.com/en-us/azure/virtual-network/virtual-network-peering-overview ("Gateways and
+# on-premises connectivity") and https://learn.microsoft.com/en-us/azure/vpn-gateway/vpn-gateway-peering-gateway-transit.
+AZURE_PEERING_OVERVIEW_URL = "https://learn.microsoft.com/en-us/azure/virtual-network/virtual-network-peering-overview"
+AZURE_GATEWAY_TRANSIT_URL = "https://learn.microsoft.com/en-us/azure/vpn-gateway/vpn-gateway-peering-gateway-transit"
+
 # Interface VPC endpoints in one VPC: 50 by default (adjustable in Service Quotas). Source:
 # https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-limits-endpoints.html ("Interface and
 # Gateway Load Balancer endpoints per VPC").
@@ -206,3 +220,80 @@ EXPRESSROUTE_GATEWAY_PERFORMANCE_URL = ("https://github.com/MicrosoftDocs/azure-
                                         "expressroute-gateway-performance-include.md")
 EQUINIX_FCR_API_URL = ("https://docs.equinix.com/en-us/Content/KnowledgeCenter/Fabric/API-Reference/"
                        "API-FabricCloudRouters.htm")
+
+# --- IPsec backup path (bridge:vpnBackup, stacks/vpn.py) ---------------------------------------------
+
+# Zone-redundant VPN gateway SKUs. Basic cannot coexist with ExpressRoute (MicrosoftDocs
+# expressroute-howto-coexist-resource-manager.md, "Limits and limitations"); the AZ SKUs need Standard,
+# zone-redundant public IPs. Source: https://learn.microsoft.com/en-us/azure/vpn-gateway/about-gateway-skus
+VPN_GATEWAY_AZ_SKUS = ("VpnGw1AZ", "VpnGw2AZ", "VpnGw3AZ", "VpnGw4AZ", "VpnGw5AZ")
+
+# The Azure VPN gateway keeps ASN 65515 when it coexists with an ExpressRoute gateway ("the Azure VPN
+# Gateway's ASN must be kept at its default value, 65515, for ExpressRoute and Azure VPN to work
+# together"). Source: MicrosoftDocs expressroute-howto-coexist-resource-manager.md, "Limits and limitations",
+# https://learn.microsoft.com/en-us/azure/expressroute/expressroute-howto-coexist-resource-manager
+AZURE_VPN_GATEWAY_ASN = 65515
+# Cloud WAN: the inbound routing policy on the backup's VPN attachments prepends the VPN gateway's ASN this many
+# times, so the VPN's AS path (5 ASNs) is longer than the private path's (DX gateway, FCR, 12076, 65515: 4) and
+# Cloud WAN, which compares AS-path length before the attachment type, keeps the private path
+# (https://docs.aws.amazon.com/network-manager/latest/cloudwan/cloudwan-route-evaluation.html; routing policies,
+# policy version 2025.11: https://docs.aws.amazon.com/network-manager/latest/cloudwan/cloudwan-route-policy.html).
+CLOUD_WAN_BACKUP_PREPEND = 4
+CLOUD_WAN_ROUTE_POLICY_URL = "https://docs.aws.amazon.com/network-manager/latest/cloudwan/cloudwan-route-policy.html"
+COEXIST_URL = "https://learn.microsoft.com/en-us/azure/expressroute/expressroute-howto-coexist-resource-manager"
+
+# Both gateways share GatewaySubnet, which must be /27 or larger (same page).
+COEXIST_GATEWAY_SUBNET_MAX_PREFIXLEN = 27
+
+# Azure accepts custom (APIPA) BGP addresses on a VPN gateway only in 169.254.21.0-169.254.22.255; AWS
+# takes the first usable address of each tunnel's /30, Azure the second. Source:
+# https://learn.microsoft.com/en-us/azure/vpn-gateway/vpn-gateway-howto-aws-bgp ("Choosing APIPA BGP addresses").
+AZURE_APIPA_RANGES = (ipaddress.IPv4Network("169.254.21.0/24"), ipaddress.IPv4Network("169.254.22.0/24"))
+AWS_AZURE_VPN_URL = "https://learn.microsoft.com/en-us/azure/vpn-gateway/vpn-gateway-howto-aws-bgp"
+VPN_DEFAULT_INSIDE_POOL = "169.254.21.0/24"
+
+# AWS tunnel inside CIDRs: a /30 of 169.254.0.0/16, except these reserved /30s. Source: EC2 API
+# VpnTunnelOptionsSpecification.TunnelInsideCidr,
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpnTunnelOptionsSpecification.html
+AWS_VPN_RESERVED_INSIDE_CIDRS = frozenset(ipaddress.IPv4Network(n) for n in (
+    "169.254.0.0/30", "169.254.1.0/30", "169.254.2.0/30", "169.254.3.0/30", "169.254.4.0/30",
+    "169.254.5.0/30", "169.254.169.252/30"))
+AWS_VPN_TUNNEL_OPTIONS_URL = ("https://docs.aws.amazon.com/AWSEC2/latest/APIReference/"
+                              "API_VpnTunnelOptionsSpecification.html")
+
+# Pre-shared keys: AWS 8-64 characters of letters, digits, periods and underscores, not starting with 0
+# (VpnTunnelOptionsSpecification.PreSharedKey, same page). The generated keys are letters and digits only,
+# start with a letter, and are 32 characters long, which Azure's connection sharedKey accepts as well.
+VPN_PSK_LEN = (8, 64)
+VPN_PSK_GENERATED_LEN = 32
+
+# Dead peer detection: AWS at least 30 s (VpnTunnelOptionsSpecification.DPDTimeoutSeconds; default 30 at
+# creation, 40 in the Site-to-Site VPN User Guide); Azure 9-3,600 s, default 45, Microsoft recommends 30-45
+# (VPN Gateway FAQ, https://learn.microsoft.com/en-us/azure/vpn-gateway/vpn-gateway-vpn-faq). The range valid
+# on both is 30-3,600; the default, 40, is AWS's documented default and inside Microsoft's recommendation.
+VPN_DPD_RANGE_S = (30, 3600)
+VPN_DPD_DEFAULT_S = 40
+
+# Routes a customer gateway may advertise to one Site-to-Site VPN connection on a transit gateway: 1,000,
+# not adjustable (on a virtual private gateway: 100). A transit gateway VPN advertises at most 5,000.
+# Source: https://docs.aws.amazon.com/vpn/latest/s2svpn/vpn-limits.html ("Routes").
+AWS_VPN_MAX_PREFIXES_FROM_CGW = 1000
+AWS_VPN_MAX_PREFIXES_TO_CGW = 5000
+AWS_VPN_QUOTAS_URL = "https://docs.aws.amazon.com/vpn/latest/s2svpn/vpn-limits.html"
+
+# Prefixes an Azure VPN gateway accepts from a BGP peer: 4,000; "The BGP session is dropped if the number
+# of prefixes exceeds the limit." Source: VPN Gateway FAQ, BGP section (MicrosoftDocs
+# includes/vpn-gateway-faq-bgp-include.md), https://learn.microsoft.com/en-us/azure/vpn-gateway/vpn-gateway-vpn-faq
+AZURE_VPN_MAX_PREFIXES_PER_PEER = 4000
+AZURE_VPN_LIMITS_URL = "https://learn.microsoft.com/en-us/azure/vpn-gateway/vpn-gateway-vpn-faq#bgp"
+
+# BGP timers of the AWS VPN endpoint: keepalive 10 s, hold 30 s, as widely quoted in customer gateway
+# configurations; no AWS page states them, so they are marked unverified (the twin measures).
+# The Azure VPN gateway's own defaults are 60 s / 180 s (VPN Gateway FAQ, BGP); BGP uses the lower hold time.
+AWS_VPN_BGP_KEEPALIVE_S = 10
+AWS_VPN_BGP_HOLD_S = 30
+AWS_VPN_BGP_TIMERS_VERIFIED = False
+AWS_VPN_BGP_TIMERS_SOURCE = ("unverified: 10 s / 30 s appear in customer gateway configurations, not in an AWS "
+                             "reference page")
+AZURE_VPN_BGP_KEEPALIVE_S = 60
+AZURE_VPN_BGP_HOLD_S = 180

@@ -43,7 +43,9 @@ from .spec import (
     router_circuits,
     router_link_slot,
     single_points,
+    spoke_subnet,
 )
+from .vpn import VpnBackupPlan, backup_budgets, plan_vpn_backup
 
 IPv4Network = ipaddress.IPv4Network
 IPv4Interface = ipaddress.IPv4Interface
@@ -67,7 +69,7 @@ class Peer:
     """One end of a BGP session."""
 
     name: str
-    role: Literal["fcr", "aws", "microsoft"]
+    role: Literal["fcr", "aws", "microsoft", "azure-vpn"]
     asn: int
     address: IPv4Interface
 
@@ -181,6 +183,16 @@ class Hub:
 
 
 @dataclass(frozen=True)
+class SpokePlan:
+    """An endpoint spoke (bridge:azure.endpointSpokes): a VNet peered to the hub, using the hub's
+    ExpressRoute gateway, whose address space the gateway advertises over the circuit."""
+
+    name: str
+    cidr: IPv4Network
+    endpoint_subnet: IPv4Network
+
+
+@dataclass(frozen=True)
 class Budget:
     """A count of prefixes checked against a provider limit."""
 
@@ -237,6 +249,16 @@ class BridgePlan:
     single_points: tuple[SinglePoint, ...] = ()
     #: the FCR ASN of each metro, in the order of the circuits
     metro_asns: tuple[tuple[str, int], ...] = ()
+    #: the endpoint spokes, in the order of the stack file (named, never numbered)
+    spokes: tuple[SpokePlan, ...] = ()
+    #: the IPsec backup path (bridge:vpnBackup, stacks/vpn.py); None without one
+    backup: VpnBackupPlan | None = None
+
+    def endpoint_subnet(self, spoke: str | None) -> IPv4Network:
+        """The endpoint subnet of the hub (``None``) or of an endpoint spoke."""
+        if spoke is None:
+            return self.hub.endpoint_subnet
+        return next(s.endpoint_subnet for s in self.spokes if s.name == spoke)
 
     def session(self, session_id: str) -> BgpSession:
         return next(s for s in self.sessions if s.id == session_id)
@@ -284,7 +306,15 @@ def plan_bridge(spec: BridgeSpec) -> BridgePlan:
     hub_pair = hub_subnets(az.hub_cidr, az.gateway_sku, az.endpoint_subnet_prefix_length)
     assert hub_pair is not None, "validated spec"
     hub = Hub(az.hub_cidr, *hub_pair)
-    azure_prefixes = (az.hub_cidr, *az.extra_prefixes)
+    spokes = []
+    for sp in az.endpoint_spokes:
+        subnet = spoke_subnet(sp, az.endpoint_subnet_prefix_length)
+        assert subnet is not None, "validated spec"
+        spokes.append(SpokePlan(sp.name, sp.cidr, subnet))
+    # With gateway transit the hub's ExpressRoute gateway advertises the spokes' address spaces over the
+    # circuit like the hub's own (L.AZURE_PEERING_OVERVIEW_URL): they reach AWS through the same route
+    # filters, TGW and VPC routes, and count in the same budgets.
+    azure_prefixes = (az.hub_cidr, *(sp.cidr for sp in spokes), *az.extra_prefixes)
     tier_limit = L.AZURE_MAX_PREFIXES_BY_TIER[az.circuit.tier]
 
     routers = list(ex.routers)
@@ -399,11 +429,14 @@ def plan_bridge(spec: BridgeSpec) -> BridgePlan:
                      "reads at deploy time; set bridge:exchange.equinixAsn to pin it.")
     if len(routers) == 1:
         notes.append(f"Single router {routers[0].name}: it carries both ExpressRoute links and the only "
-                     "transit VIF; losing it cuts AWS from Azure.")
+                     "transit VIF; losing it " + ("leaves only the IPsec backup between AWS and Azure."
+                                                  if spec.vpn_backup is not None else "cuts AWS from Azure."))
     if len(circuits) > 1 and ex.second_equinix_asn is None:
         notes.append(f"FCR ASN {circuits[1].peer_asn} of metro {circuits[1].metro} is a stand-in: set "
                      "bridge:exchange.secondEquinixAsn to pin it.")
-    spofs = tuple(single_points(tuple(routers), circuit_specs))
+    spofs = tuple(single_points(tuple(routers), circuit_specs, backup=spec.vpn_backup is not None))
+    backup = plan_vpn_backup(spec, aws_prefixes, azure_prefixes, hub)
+    budgets += backup_budgets(backup)
     return BridgePlan(
         stack=spec.stack, backbone=aws.backbone, aws_region=spec.aws_region, azure_location=spec.azure_location,
         fcr_asn=fcr_asn, fcr_asn_source=asn_source, dxgw_asn=aws.direct_connect_gateway_asn,
@@ -411,7 +444,8 @@ def plan_bridge(spec: BridgeSpec) -> BridgePlan:
         routers=tuple(router_plans), aws_links=tuple(aws_links), azure=azure, hub=hub,
         sessions=tuple(sessions), aws_prefixes=aws_prefixes, azure_prefixes=azure_prefixes,
         budgets=tuple(budgets), vpc_routes=vpc_routes, bfd=bfd, notes=tuple(notes), circuits=tuple(circuits),
-        single_points=spofs, metro_asns=tuple((c.metro, c.peer_asn) for c in circuits))
+        single_points=spofs, metro_asns=tuple((c.metro, c.peer_asn) for c in circuits), spokes=tuple(spokes),
+        backup=backup)
 
 
 # --- customer plan ------------------------------------------------------------------------------
@@ -461,6 +495,8 @@ class CustomerPlan:
     endpoints: tuple[EndpointPlan, ...]
     #: every Route 53 private hosted zone the customer stack creates, associated with every SaaS VPC
     zones: tuple[str, ...]
+    #: the endpoint spoke that holds the Azure private endpoints (None: the hub)
+    endpoint_spoke: str | None = None
 
 
 def plan_customer(spec: CustomerSpec, bridge: BridgeSpec) -> CustomerPlan:
@@ -497,4 +533,4 @@ def plan_customer(spec: CustomerSpec, bridge: BridgeSpec) -> CustomerPlan:
             browser_auth_region=(ep.workspace_region or bridge.azure_location) if ep.browser_authentication else None,
             identity=identity))
     zones = tuple(dict.fromkeys(z for e in endpoints for z in e.zones))
-    return CustomerPlan(spec.stack, spec.id, spec.bridge_stack, tuple(endpoints), zones)
+    return CustomerPlan(spec.stack, spec.id, spec.bridge_stack, tuple(endpoints), zones, spec.endpoint_spoke)

@@ -47,6 +47,7 @@ from .fields import (
     unknown_key,
 )
 from .problems import MISSING, ConfigError, Problem, Problems
+from .vpn import VPN_BACKUP_KEY, VpnBackupSpec, validate_vpn_backup
 
 T = TypeVar("T")
 
@@ -279,6 +280,24 @@ class CircuitSpec:
 
 
 @dataclass(frozen=True)
+class EndpointSpoke:
+    """A VNet peered to the hub that holds private endpoints when the hub's endpoint subnet fills up. It
+    reaches the circuit through the hub's ExpressRoute gateway (gateway transit; L.AZURE_GATEWAY_TRANSIT_URL)."""
+
+    name: str = spec("name", Str(pattern=NAME_RE, pattern_reason="must be 1-40 of a-z, 0-9 and -"),
+                     "Spoke name, unique in the bridge: its resources are named after it (vnet-<name>-<stack>) and "
+                     "customers name it in bridge:customer.endpointSpoke. Never rename a spoke that holds endpoints.",
+                     example="spoke-1")
+    cidr: ipaddress.IPv4Network = spec("cidr", Cidr(min_prefix=8, max_prefix=28),
+                                       "The spoke VNet's address space: advertised to AWS like the hub's.",
+                                       example="10.21.0.0/24")
+    endpoint_subnet_prefix_length: int | None = spec(
+        "endpointSubnetPrefixLength", Int(minimum=16, maximum=28),
+        "Prefix length of the spoke's endpoint subnet, carved from the start of cidr (default: the hub's "
+        "endpointSubnetPrefixLength, or the whole cidr when that is smaller).", default=None, example=24)
+
+
+@dataclass(frozen=True)
 class AzureSpec:
     """The Azure side: hub VNet, ExpressRoute circuit and gateway."""
 
@@ -304,6 +323,11 @@ class AzureSpec:
         "A second ExpressRoute circuit, at another peering location: the routers in its metro carry it, and the "
         "ExpressRoute gateway connects to both circuits (Microsoft's maximum resiliency). Adding it renumbers "
         "nothing of the first circuit.", default=None)
+    endpoint_spokes: tuple[EndpointSpoke, ...] = spec(
+        "endpointSpokes", ListOf(Obj(EndpointSpoke)),
+        "VNets peered to the hub that hold more private endpoints than the hub can (Azure caps private "
+        "endpoints per VNet and addresses per subnet); customers name theirs in bridge:customer.endpointSpoke. "
+        "Add spokes anywhere in the list as customers grow: nothing existing is renumbered.", default=())
 
 
 @dataclass(frozen=True)
@@ -374,6 +398,8 @@ class BridgeSpec:
     tags: Mapping[str, str]
     kind: Literal["bridge"] = "bridge"
     alarms: AlarmsSpec = AlarmsSpec()
+    #: bridge:vpnBackup (stacks/vpn.py); None without a backup path
+    vpn_backup: VpnBackupSpec | None = None
 
 
 # --- customer stack -------------------------------------------------------------------------------
@@ -474,6 +500,8 @@ class CustomerSpec:
     endpoints: tuple[EndpointSpec, ...]
     tags: Mapping[str, str]
     kind: Literal["customer"] = "customer"
+    #: the bridge's endpoint spoke that holds this customer's Azure private endpoints (None: the hub)
+    endpoint_spoke: str | None = None
 
 
 @dataclass(frozen=True)
@@ -488,6 +516,11 @@ class _CustomerBody:
                              "The bridge stack this customer attaches to.", example="dev")
     endpoints: tuple[EndpointSpec, ...] = spec("endpoints", ListOf(Obj(EndpointSpec), min_items=1),
                                                "The customer's private endpoints.")
+    endpoint_spoke: str | None = spec(
+        "endpointSpoke", Str(pattern=NAME_RE, pattern_reason="must be the name of a spoke of the bridge"),
+        "The spoke of bridge:azure.endpointSpokes that holds this customer's Azure private endpoints (default: the "
+        "hub). `bridgectl customer add` writes it; changing it replaces the customer's private endpoints (new "
+        "addresses, new approval by the platform).", default=None, example="spoke-1")
 
 
 Spec = BridgeSpec | CustomerSpec
@@ -517,6 +550,7 @@ OPTIONAL_BRIDGE_KEYS = {
     BGP_KEYS_KEY: MapOf(Secret(), key=Str(pattern=r"[A-Za-z0-9_-]{1,40}", pattern_reason="is not a BGP session id")),
     ALARMS_KEY: Obj(AlarmsSpec),
     ALARM_SINK_KEY: Secret(),
+    VPN_BACKUP_KEY: Obj(VpnBackupSpec),
 }
 KNOWN_BRIDGE_KEYS = (*BRIDGE_SECTIONS, *OPTIONAL_BRIDGE_KEYS, CUSTOMER_KEY)
 
@@ -800,18 +834,22 @@ class SinglePoint:
     fix: str
 
 
-def single_points(routers: tuple[Router, ...], circuits: tuple[CircuitSpec, ...]) -> list[SinglePoint]:
-    """Every single point of failure of a bridge (Microsoft's and AWS's resiliency models: two circuits
-    at two peering locations, Direct Connect at two locations on separate devices; docs/sources.md#azure-7,
-    #aws-7)."""
+def single_points(routers: tuple[Router, ...], circuits: tuple[CircuitSpec, ...], *,
+                  backup: bool = False) -> list[SinglePoint]:
+    """Every single point of failure of a bridge's private path (Microsoft's and AWS's resiliency models: two
+    circuits at two peering locations, Direct Connect at two locations on separate devices;
+    docs/sources.md#azure-7, #aws-7). With the IPsec backup (``backup``) losing one leaves AWS and Azure
+    joined by the VPN alone, at its throughput, instead of cutting them apart: the warning says so."""
     out: list[SinglePoint] = []
+    cut = ("leaves only the IPsec backup (bridge:vpnBackup) between AWS and Azure" if backup
+           else "cuts AWS from Azure")
     key = f"{NS}exchange.routers"
     names = [r.name for r in routers if r.name]
     if len(routers) == 1:
         # One router carries both ExpressRoute links and the only transit VIF (docs/sources.md#equinix-2b:
         # primary and secondary connections exist for redundancy).
         out.append(SinglePoint("router", names[0] if names else "", key, names,
-                               "has a single router: a single point of failure; losing it cuts AWS from Azure",
+                               f"has a single router: a single point of failure; losing it {cut}",
                                "add a second router in the same metro"))
         out.append(SinglePoint("aws-device", names[0] if names else "", key, names,
                                "gives the bridge one Direct Connect hosted connection, on one AWS device: a single "
@@ -821,20 +859,20 @@ def single_points(routers: tuple[Router, ...], circuits: tuple[CircuitSpec, ...]
     if len(metros) == 1:
         out.append(SinglePoint("metro", metros[0], key, names,
                                f"places every router in metro {metros[0]}: a single point of failure; losing the "
-                               "metro cuts AWS from Azure",
+                               f"metro {cut}",
                                "add bridge:azure.secondCircuit at a peering location in another metro, with a router "
                                "there (docs/runbook-network.md)"))
     if len(circuits) == 1:
         c = circuits[0]
         out.append(SinglePoint("circuit", c.peering_location, f"{NS}azure.circuit", c.peering_location,
                                "is the bridge's only ExpressRoute circuit: a single point of failure; losing the "
-                               "circuit or its peering location cuts AWS from Azure",
+                               f"circuit or its peering location {cut}",
                                "add bridge:azure.secondCircuit at a peering location in another metro"))
     elif circuits[0].peering_location and circuits[0].peering_location == circuits[1].peering_location:
         out.append(SinglePoint("peering-location", circuits[1].peering_location,
                                f"{NS}azure.secondCircuit.peeringLocation", circuits[1].peering_location,
                                "is the first circuit's peering location too: a single point of failure; losing the "
-                               "peering location cuts AWS from Azure",
+                               f"peering location {cut}",
                                "place the second circuit at a peering location in another metro"))
     return out
 
@@ -962,6 +1000,57 @@ def hub_subnets(hub: ipaddress.IPv4Network, sku: str | None, endpoint_len: int
     return gateway, ipaddress.IPv4Network((start, endpoint_len))
 
 
+def spoke_subnet(spoke: EndpointSpoke, hub_endpoint_len: int | None) -> ipaddress.IPv4Network | None:
+    """A spoke's endpoint subnet: the block of its length at the start of the spoke's cidr (the whole cidr
+    by default when the hub's endpoint subnet length does not fit in it). A spoke has no GatewaySubnet: it
+    uses the hub's gateway (gateway transit). None when the subnet does not fit in the spoke."""
+    length = spoke.endpoint_subnet_prefix_length
+    if length is None:
+        length = max(hub_endpoint_len or 24, spoke.cidr.prefixlen)
+    if length < spoke.cidr.prefixlen:
+        return None
+    return ipaddress.IPv4Network((spoke.cidr.network_address, length))
+
+
+def find_spoke(az: AzureSpec, name: str | None) -> EndpointSpoke | None:
+    """The endpoint spoke of that name (None for the hub, or for a name the bridge lacks)."""
+    if name is None:
+        return None
+    return next((sp for sp in az.endpoint_spokes if sp.name == name), None)
+
+
+def endpoint_subnet_of(az: AzureSpec, spoke: str | None) -> ipaddress.IPv4Network | None:
+    """The endpoint subnet that holds the private endpoints of customers placed in ``spoke`` (None: the
+    hub's); None when the bridge has no such spoke or the subnet does not fit."""
+    if spoke is None:
+        pair = hub_subnets(az.hub_cidr, az.gateway_sku, az.endpoint_subnet_prefix_length)
+        return pair[1] if pair is not None else None
+    found = find_spoke(az, spoke)
+    return spoke_subnet(found, az.endpoint_subnet_prefix_length) if found is not None else None
+
+
+def _validate_spokes(az: AzureSpec, path: str, problems: Problems) -> None:
+    """Endpoint spokes: unique names, an endpoint subnet that fits each, and the hub's peerings within
+    Azure's limit per VNet (one per spoke; L.AZURE_NETWORKING_LIMITS_URL)."""
+    spokes = _each(az.endpoint_spokes)
+    _unique([(i, sp.name) for i, sp in spokes if sp.name], path, "name", problems)
+    for i, sp in spokes:
+        if sp.cidr is not None and spoke_subnet(sp, az.endpoint_subnet_prefix_length) is None:
+            problems.error(f"{path}[{i}].endpointSubnetPrefixLength", sp.endpoint_subnet_prefix_length,
+                           f"is shorter than the spoke's cidr {sp.cidr}: the endpoint subnet is carved from the spoke",
+                           f"use {sp.cidr.prefixlen} or longer, or a larger cidr")
+    count = len(spokes)
+    limit = L.AZURE_VNET_PEERINGS_PER_VNET
+    what = (f"virtual network peerings Azure allows per VNet: the hub takes one per spoke "
+            f"({L.AZURE_NETWORKING_LIMITS_URL})")
+    if count > limit:
+        problems.error(path, f"{count} spokes", f"exceed the {limit} {what}",
+                       "put further customers on another bridge")
+    elif count > limit * L.BUDGET_WARN_RATIO:
+        problems.warn(path, f"{count} spokes", f"use over {int(L.BUDGET_WARN_RATIO * 100)}% of the {limit} {what}",
+                      "plan another bridge before the hub runs out of peerings")
+
+
 def _validate_overlaps(named: list[tuple[str, ipaddress.IPv4Network]], problems: Problems) -> None:
     # VPC CIDRs, the hub, spokes and both link pools are all routed across the bridge: any overlap
     # makes a route ambiguous, and Azure rejects peering subnets that overlap a VNet (docs/sources.md#azure-4-rule-4).
@@ -999,8 +1088,10 @@ def _validate_bridge(cfg: Mapping[str, Any], spec_: BridgeSpec, problems: Proble
                 if asn == ex.equinix_asn:
                     problems.error(f"{NS}exchange.equinixAsn", asn, f"equals bridge:aws.{key}; the FCR and AWS "
                                    "peer over eBGP and need different ASNs", "check the metro's ASN in the portal")
+    spokes = _each(az.endpoint_spokes if az else ())
     if az is not None:
         _validate_azure(az, f"{NS}azure", routers, ex.bandwidth_mbps if ex else None, problems, metro_reported)
+        _validate_spokes(az, f"{NS}azure.endpointSpokes", problems)
     named: list[tuple[str, ipaddress.IPv4Network]] = []
     named += [(f"{NS}aws.vpcs[{i}].cidr", v.cidr) for i, v in vpcs if v.cidr is not None]
     if az is not None and az.hub_cidr is not None:
@@ -1014,6 +1105,9 @@ def _validate_bridge(cfg: Mapping[str, Any], spec_: BridgeSpec, problems: Proble
             named.append((f"{NS}addressing.awsLinkPool", ad.aws_link_pool))
         if ad.azure_link_pool is not None:
             named.append((f"{NS}addressing.azureLinkPool", ad.azure_link_pool))
+    # A spoke's address space is advertised like the hub's, and Azure refuses to peer overlapping VNets
+    # (L.AZURE_PEERING_OVERVIEW_URL). Last, so an overlap is reported on the spoke being added.
+    named += [(f"{NS}azure.endpointSpokes[{i}].cidr", sp.cidr) for i, sp in spokes if sp.cidr is not None]
     _validate_overlaps(named, problems)
     if ad is not None and ad.aws_link_pool is not None and routers:
         _validate_link_slots(routers, ad.aws_link_pool, problems)
@@ -1023,10 +1117,15 @@ def _validate_bridge(cfg: Mapping[str, Any], spec_: BridgeSpec, problems: Proble
                        "holds one /29; two circuits take two (one /30 pair each)", "use a /28 or larger")
     # Prefix budgets (see stacks.limits for the sources); counted as stacks.plan counts them.
     aws_prefixes = len([v for _, v in vpcs if v.cidr is not None])
-    azure_prefixes = (1 if az is not None and az.hub_cidr is not None else 0) + len(extra)
+    # The hub's gateway advertises every spoke's address space over the circuit (gateway transit), so the
+    # spokes count like the hub (stacks.plan).
+    spoke_prefixes = len([sp for _, sp in spokes if sp.cidr is not None])
+    azure_prefixes = (1 if az is not None and az.hub_cidr is not None else 0) + len(extra) + spoke_prefixes
     if az is not None:
         # AWS: over 100 routes on a transit VIF session and the session goes idle (docs/sources.md#aws-q1).
-        _budget(f"{NS}azure.extraPrefixes", azure_prefixes, L.AWS_MAX_PREFIXES_PER_TRANSIT_VIF,
+        _budget(f"{NS}azure.endpointSpokes" if spoke_prefixes else f"{NS}azure.extraPrefixes", azure_prefixes,
+                L.AWS_MAX_PREFIXES_PER_TRANSIT_VIF, "Azure prefixes AWS accepts per transit VIF session (the hub, "
+                "its endpoint spokes and extraPrefixes)" if spoke_prefixes else
                 "Azure prefixes AWS accepts per transit VIF session", problems)
     if aws is not None and az is not None and az.circuit is not None and az.circuit.tier:
         tier_limit = L.AZURE_MAX_PREFIXES_BY_TIER[az.circuit.tier]
@@ -1061,7 +1160,8 @@ def _validate_bridge(cfg: Mapping[str, Any], spec_: BridgeSpec, problems: Proble
     # circuits being what they say).
     if not problems.errors and ex is not None and ex.routers is not None and az is not None and az.circuit is not None:
         circuits = tuple(c for c in circuits_of(az) if c is not None)
-        for sp in single_points(tuple(r for _, r in routers), circuits):
+        for sp in single_points(tuple(r for _, r in routers), circuits,
+                                backup=spec_.vpn_backup is not None):
             problems.warn(sp.path, sp.value, sp.reason, sp.fix)
 
 
@@ -1377,8 +1477,12 @@ def _parse_bridge(stack: str, cfg: Mapping[str, Any], problems: Problems, meant:
         azure_subscription_id=subscription or "",
         aws=sections[f"{NS}aws"], exchange=sections[f"{NS}exchange"], azure=sections[f"{NS}azure"],
         addressing=sections[f"{NS}addressing"], bgp_auth_keys=keys, tags=_parse_tags(cfg, problems),
-        alarms=_parse_alarms(cfg, problems))
+        alarms=_parse_alarms(cfg, problems),
+        vpn_backup=OPTIONAL_BRIDGE_KEYS[VPN_BACKUP_KEY].parse(cfg[VPN_BACKUP_KEY], VPN_BACKUP_KEY, problems)
+        if VPN_BACKUP_KEY in cfg else None)
     _validate_bridge(cfg, spec_, problems)
+    if spec_.vpn_backup is not None:
+        validate_vpn_backup(spec_.vpn_backup, spec_, problems)
     return spec_
 
 
@@ -1405,7 +1509,7 @@ def _parse_customer(stack: str, cfg: Mapping[str, Any], problems: Problems) -> C
         stack=stack, aws_region=region, azure_location=location, azure_subscription_id=subscription,
         id=body.id if body else "", bridge_stack=body.bridge_stack if body else "",
         endpoints=tuple(e for _, e in _each(body.endpoints if body else ())),
-        tags=_parse_tags(cfg, problems))
+        tags=_parse_tags(cfg, problems), endpoint_spoke=body.endpoint_spoke if body else None)
     # A customer stack is named <bridge>.<id>: the name alone tells which bridge a stack belongs to,
     # and sibling customers are found by it (stacks.loader).
     if body is not None and body.id and body.bridge_stack:
@@ -1442,6 +1546,14 @@ def check_customer_against_bridge(customer: CustomerSpec, bridge: BridgeSpec | N
             problems.error(key, mine, f"differs from bridge stack {bridge.stack} ({theirs}); endpoints live in "
                            "the bridge's region and hub", f"use {theirs} or remove the key")
     vpc_names = [v.name for v in bridge.aws.vpcs]
+    if customer.endpoint_spoke is not None and find_spoke(bridge.azure, customer.endpoint_spoke) is None:
+        spokes = [sp.name for sp in bridge.azure.endpoint_spokes]
+        problems.error(f"{path}.endpointSpoke", customer.endpoint_spoke,
+                       f"is not an endpoint spoke of bridge {bridge.stack} ({NS}azure.endpointSpokes in "
+                       f"Pulumi.{bridge.stack}.yaml)",
+                       (f"use one of {', '.join(spokes)}, or add the spoke to {NS}azure.endpointSpokes first"
+                        if spokes else f"remove it (the endpoints then go in the hub), or add the spoke to "
+                        f"{NS}azure.endpointSpokes first"))
     for i, ep in enumerate(customer.endpoints):
         if ep.vpc is not None and ep.vpc not in vpc_names:
             problems.error(f"{path}.endpoints[{i}].vpc", ep.vpc, f"is not a VPC of bridge {bridge.stack}",
@@ -1490,8 +1602,11 @@ def check_customer_against_bridge(customer: CustomerSpec, bridge: BridgeSpec | N
     total_zones = len(own_zones) + index.total_zones - index.zone_count.get(me, 0)
     mine_use = index.use.get(me, {})
     shared_use = {where: n - mine_use.get(where, 0) for where, n in index.total_use.items()}
+    own_use = endpoint_use(customer, default_vpc)
+    # How many stacks share each place this customer uses: the others there, and this one.
+    sharers = {where: 1 + index.users.get(where, 0) - (1 if mine_use.get(where) else 0) for where in own_use}
     _check_zone_quota(customer, bridge, len(own_zones), total_zones, counted, problems)
-    _check_endpoint_capacity(customer, bridge, endpoint_use(customer, default_vpc), shared_use, counted, problems)
+    _check_endpoint_capacity(customer, bridge, own_use, shared_use, counted, problems, sharers)
 
 
 @dataclass
@@ -1509,6 +1624,7 @@ class SiblingIndex:
     use: dict[str, dict[str, int]]                             # stack -> endpoint_use()
     total_zones: int
     total_use: dict[str, int]
+    users: dict[str, int]                                      # where -> stacks that use room there
 
     @classmethod
     def build(cls, siblings: Mapping[str, CustomerSpec], bridge_stack: str, location: str,
@@ -1519,6 +1635,7 @@ class SiblingIndex:
         zone_count: dict[str, int] = {}
         use: dict[str, dict[str, int]] = {}
         total_use: dict[str, int] = {}
+        users: dict[str, int] = {}
         for stack, other in sorted(siblings.items()):
             if other.bridge_stack != bridge_stack:
                 continue
@@ -1534,57 +1651,37 @@ class SiblingIndex:
             use[stack] = endpoint_use(other, default_vpc)
             for where, n in use[stack].items():
                 total_use[where] = total_use.get(where, 0) + n
+                users[where] = users.get(where, 0) + 1
         return cls(bridge_stack, frozenset(zone_count), names, zones, ids, zone_count, use,
-                   sum(zone_count.values()), total_use)
+                   sum(zone_count.values()), total_use, users)
 
 
 def endpoint_use(customer: CustomerSpec, default_vpc: str | None) -> dict[str, int]:
     """Where a customer's endpoints take room: ``{"azure": private endpoints in the hub's endpoint
-    subnet, "vpc:<name>": interface endpoints in that SaaS VPC}``. An Azure Databricks endpoint with
-    browser authentication is two private endpoints (stacks/customer.py)."""
+    subnet, "azure:<spoke>": in that endpoint spoke's (bridge:customer.endpointSpoke), "vpc:<name>":
+    interface endpoints in that SaaS VPC}``. An Azure Databricks endpoint with browser authentication is
+    two private endpoints (stacks/customer.py)."""
     use: dict[str, int] = {}
+    azure = "azure" if customer.endpoint_spoke is None else f"azure:{customer.endpoint_spoke}"
     for ep in customer.endpoints:
-        where = "azure" if ep.cloud == "azure" else f"vpc:{ep.vpc or default_vpc}"
+        where = azure if ep.cloud == "azure" else f"vpc:{ep.vpc or default_vpc}"
         use[where] = use.get(where, 0) + 1 + (1 if ep.cloud == "azure" and ep.browser_authentication else 0)
     return use
 
 
 def _check_endpoint_capacity(customer: CustomerSpec, bridge: BridgeSpec, own: Mapping[str, int],
-                             others: Mapping[str, int], customers: int, problems: Problems) -> None:
+                             others: Mapping[str, int], customers: int, problems: Problems,
+                             sharers: Mapping[str, int] | None = None) -> None:
     """The room every customer of a bridge shares: addresses of the hub's endpoint subnet (Azure keeps
     five of each subnet), private endpoints per VNet, interface endpoints per SaaS VPC. Counted over
     this customer and its siblings (one pass, made by the caller); reported on this customer's
     endpoints when it uses any of the room that ran out."""
     key = f"{CUSTOMER_KEY}.endpoints"
-    az = bridge.azure
-    if own.get("azure"):
-        pair = hub_subnets(az.hub_cidr, az.gateway_sku, az.endpoint_subnet_prefix_length)
-        total = own["azure"] + others.get("azure", 0)
-        if pair is not None:
-            subnet = pair[1]
-            room = L.subnet_endpoint_capacity(subnet)
-            if total > room:
-                problems.error(key, f"{total} Azure private endpoints",
-                               f"do not fit the endpoint subnet {subnet} of bridge {bridge.stack}: it holds {room} "
-                               f"({subnet.num_addresses} addresses less the {L.AZURE_SUBNET_RESERVED_ADDRESSES} Azure "
-                               f"keeps; {L.AZURE_SUBNET_FAQ_URL}), shared by its {customers} customer stack(s), "
-                               f"{own['azure']} of them this one's",
-                               f"lower {NS}azure.endpointSubnetPrefixLength in Pulumi.{bridge.stack}.yaml (a /"
-                               f"{max(16, subnet.prefixlen - 1)} holds "
-                               f"{L.subnet_endpoint_capacity(subnet.supernet())}), or put this customer on another "
-                               "bridge")
-            elif total > room * L.BUDGET_WARN_RATIO:
-                problems.warn(key, f"{total} Azure private endpoints",
-                              f"use over {int(L.BUDGET_WARN_RATIO * 100)}% of the {room} the endpoint subnet {subnet} "
-                              f"of bridge {bridge.stack} holds ({L.AZURE_SUBNET_FAQ_URL})",
-                              f"plan a larger endpoint subnet ({NS}azure.endpointSubnetPrefixLength) before it fills")
-        limit = L.AZURE_PRIVATE_ENDPOINTS_PER_VNET
-        if total > limit:
-            problems.error(key, f"{total} Azure private endpoints",
-                           f"exceed the {limit} private endpoints Azure allows in one virtual network, the hub of "
-                           f"bridge {bridge.stack} ({L.AZURE_PRIVATE_LINK_LIMITS_URL}); its {customers} customer "
-                           f"stack(s) share it, {own['azure']} of them this one's",
-                           "put this customer on another bridge")
+    for where, mine in sorted(own.items()):
+        if where == "azure" or where.startswith("azure:"):
+            spoke = where[len("azure:"):] if where != "azure" else None
+            _check_vnet_capacity(bridge, spoke, mine, mine + others.get(where, 0),
+                                 (sharers or {}).get(where, customers), key, problems)
     quota_key = f"{NS}aws.interfaceEndpointsPerVpcQuota"
     limit = bridge.aws.interface_endpoints_per_vpc_quota
     for where, mine in sorted(own.items()):
@@ -1603,6 +1700,52 @@ def _check_endpoint_capacity(customer: CustomerSpec, bridge: BridgeSpec, own: Ma
             problems.warn(key, f"{total} interface endpoints in VPC {where[4:]}",
                           f"use over {int(L.BUDGET_WARN_RATIO * 100)}% of the {limit} {what}",
                           "request a higher quota before it fills up")
+
+
+def _check_vnet_capacity(bridge: BridgeSpec, spoke: str | None, mine: int, total: int, customers: int, key: str,
+                         problems: Problems) -> None:
+    """One VNet's room for private endpoints, the hub's or an endpoint spoke's: the addresses of its
+    endpoint subnet and Azure's private endpoints per VNet. ``total`` counts every customer placed there."""
+    az = bridge.azure
+    subnet = endpoint_subnet_of(az, spoke)
+    if subnet is None:
+        return  # an unknown spoke (reported on bridge:customer.endpointSpoke) or a hub that fails its own rules
+    where = f"the hub of bridge {bridge.stack}" if spoke is None else f"endpoint spoke {spoke} of bridge {bridge.stack}"
+    subnet_of = (f"the endpoint subnet {subnet} of bridge {bridge.stack}" if spoke is None
+                 else f"the endpoint subnet {subnet} of {where}")
+    add_spoke = (f"add a spoke to {NS}azure.endpointSpokes in Pulumi.{bridge.stack}.yaml, then put new customers on "
+                 f"it ({CUSTOMER_KEY}.endpointSpoke; `bridgectl customer add` picks the emptiest)")
+    room = L.subnet_endpoint_capacity(subnet)
+    setting = (f"{NS}azure.endpointSubnetPrefixLength" if spoke is None
+               else f"endpointSubnetPrefixLength of spoke {spoke}")
+    if total > room:
+        larger = (f"lower {setting} in Pulumi.{bridge.stack}.yaml (a /{max(16, subnet.prefixlen - 1)} holds "
+                  f"{L.subnet_endpoint_capacity(subnet.supernet())})" if spoke is None
+                  else f"if spoke {spoke}'s cidr has room, lower its endpointSubnetPrefixLength")
+        problems.error(key, f"{total} Azure private endpoints",
+                       f"do not fit {subnet_of}: it holds {room} ({subnet.num_addresses} addresses less the "
+                       f"{L.AZURE_SUBNET_RESERVED_ADDRESSES} Azure keeps; {L.AZURE_SUBNET_FAQ_URL}), shared by its "
+                       f"{customers} customer stack(s), {mine} of them this one's",
+                       f"{add_spoke}; or {larger}")
+    elif total > room * L.BUDGET_WARN_RATIO:
+        problems.warn(key, f"{total} Azure private endpoints",
+                      f"use over {int(L.BUDGET_WARN_RATIO * 100)}% of the {room} {subnet_of} holds "
+                      f"({L.AZURE_SUBNET_FAQ_URL})",
+                      f"before it fills, {add_spoke}" if spoke is not None or az.endpoint_spokes else
+                      f"plan a larger endpoint subnet ({setting}) or an endpoint spoke "
+                      f"({NS}azure.endpointSpokes) before it fills")
+    limit = L.AZURE_PRIVATE_ENDPOINTS_PER_VNET
+    if total > limit:
+        problems.error(key, f"{total} Azure private endpoints",
+                       f"exceed the {limit} private endpoints Azure allows in one virtual network, {where} "
+                       f"({L.AZURE_PRIVATE_LINK_LIMITS_URL}); its {customers} customer stack(s) share it, {mine} "
+                       "of them this one's", add_spoke)
+    elif room > limit and limit * L.BUDGET_WARN_RATIO < total <= room * L.BUDGET_WARN_RATIO:
+        # A subnet larger than the VNet limit: the VNet limit warns first (the subnet's own warning is above).
+        problems.warn(key, f"{total} Azure private endpoints",
+                      f"use over {int(L.BUDGET_WARN_RATIO * 100)}% of the {limit} private endpoints Azure allows in "
+                      f"one virtual network, {where} ({L.AZURE_PRIVATE_LINK_LIMITS_URL})",
+                      f"before it fills, {add_spoke}")
 
 
 def endpoint_dns(ep: EndpointSpec, bridge_location: str) -> tuple[Record, ...]:

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from bridgectl.offline import offline_plan
-from components.alarms import UTILISATION_WARNING, action_group_short_name
+from components.alarms import BACKUP_IN_USE_BYTES, UTILISATION_WARNING, action_group_short_name
 from stacks.loader import load_stack
 from stacks.plan import plan_bridge
 from stacks.problems import ConfigError
@@ -50,7 +50,7 @@ def by_name(plan: dict[str, Any], name: str) -> dict[str, Any]:
 def test_cloudwatch_alarms_watch_each_hosted_connection_and_transit_vif(dev: dict[str, Any]) -> None:
     spec = load_stack(ROOT, "dev").spec
     assert isinstance(spec, BridgeSpec)
-    alarms = of_type(dev, "metricAlarm:MetricAlarm")
+    alarms = [a for a in of_type(dev, "metricAlarm:MetricAlarm") if a["inputs"]["namespace"] == "AWS/DX"]
     assert len(alarms) == 3 * len(spec.exchange.routers)
     topic = by_name(dev, "alarms-topic")["inputs"]
     arn = dev["outputs"]["alarms"]["snsTopicArn"]
@@ -86,7 +86,8 @@ def test_azure_alerts_watch_each_peering_and_the_gateways_learned_routes(dev: di
     circuit = dev["outputs"]["expressRouteCircuitId"]
     gateway = dev["outputs"]["expressRouteGatewayId"]
     alerts = {r["name"]: r["inputs"] for r in of_type(dev, "monitor:MetricAlert")}
-    assert set(alerts) == {"alarms-er-bgp-availability", "alarms-er-arp-availability", "alarms-ergw-routes-learned"}
+    assert set(alerts) == {"alarms-er-bgp-availability", "alarms-er-arp-availability", "alarms-ergw-routes-learned",
+                           "alarms-vpngw-bgp-peer-down"}
     for name, metric in (("alarms-er-bgp-availability", "BgpAvailability"),
                          ("alarms-er-arp-availability", "ArpAvailability")):
         a = alerts[name]
@@ -103,6 +104,40 @@ def test_azure_alerts_watch_each_peering_and_the_gateways_learned_routes(dev: di
     assert [d["name"] for d in c["dimensions"]] == ["BgpPeerAddress"]
     for a in alerts.values():
         assert a["actions"] == [{"actionGroupId": dev["outputs"]["alarms"]["actionGroupId"]}]
+
+
+def test_the_backup_vpn_is_watched_on_both_clouds(dev: dict[str, Any], tmp_path: Path) -> None:
+    arn = dev["outputs"]["alarms"]["snsTopicArn"]
+    vpns = dev["outputs"]["vpnBackup"]["vpnConnectionIds"]
+    assert len(vpns) == 2
+    for i, vpn_id in enumerate(vpns, start=1):
+        down = by_name(dev, f"alarms-backup-vpn{i}-tunnel-down")["inputs"]
+        assert (down["namespace"], down["metricName"], down["dimensions"]) == ("AWS/VPN", "TunnelState",
+                                                                              {"VpnId": vpn_id})
+        assert (down["statistic"], down["comparisonOperator"], down["threshold"]) == ("Minimum", "LessThanThreshold", 1)
+        assert down["treatMissingData"] == "breaching"
+        used = by_name(dev, f"alarms-backup-vpn{i}-in-use")["inputs"]
+        assert (used["metricName"], used["statistic"], used["comparisonOperator"]) == ("TunnelDataOut", "Sum",
+                                                                                      "GreaterThanThreshold")
+        assert used["threshold"] == BACKUP_IN_USE_BYTES and used["treatMissingData"] == "notBreaching"
+        for a in (down, used):
+            assert a["alarmActions"] == [arn] and "docs/runbook-network.md#alarm-backup-" in a["alarmDescription"]
+    gateway = by_name(dev, "backup-gateway")["inputs"]["virtualNetworkGatewayName"]
+    peer = by_name(dev, "alarms-vpngw-bgp-peer-down")["inputs"]
+    (scope,) = peer["scopes"]
+    assert scope.endswith(f"/virtualNetworkGateways/{gateway}") and peer["severity"] == 2
+    (c,) = peer["criteria"]["allOf"]
+    assert (c["metricName"], c["operator"], c["threshold"]) == ("BgpPeerStatus", "LessThan", 1)
+    assert [d["name"] for d in c["dimensions"]] == ["BgpPeerAddress", "Instance"]
+    # Without the backup, none of its alarms.
+    project = _project(tmp_path)
+    path = project / "Pulumi.dev.yaml"
+    data = yaml.safe_load(path.read_text())
+    del data["config"]["bridge:vpnBackup"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    plain = offline_plan(project, "dev")
+    names = {r["name"] for r in plain["resources"]}
+    assert not {n for n in names if "backup" in n or "vpngw" in n}
 
 
 def test_equinix_stream_attaches_every_router_and_connection_with_an_alert_rule_each(dev: dict[str, Any]) -> None:
@@ -180,3 +215,20 @@ def test_the_policy_pack_refuses_a_bridge_without_its_alarms(tmp_path: Path,
     assert "[bridge-watched] directconnect-fcr-a-vif: no CloudWatch alarm on this transit VIF's traffic" in out
     assert "[bridge-watched] expressroute-circuit: no Azure Monitor alert on the circuit's ArpAvailability" in out
     assert "[bridge-watched] exchange-dev-fcr-a-aws: not attached to an Equinix Fabric stream" in out
+
+
+def test_a_second_circuit_is_watched_like_the_first(tmp_path: Path) -> None:
+    for name in ("Pulumi.yaml", "__main__.py", "Pulumi.prod.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    prod = offline_plan(tmp_path, "prod")
+    circuits = {"erc-prod": prod["outputs"]["expressRouteCircuitId"],
+                "erc-prod-2": prod["outputs"]["secondExpressRouteCircuitId"]}
+    assert len(set(circuits.values())) == 2
+    alerts = {r["name"]: r["inputs"] for r in of_type(prod, "monitor:MetricAlert")}
+    assert set(alerts) == {"alarms-er-bgp-availability", "alarms-er-arp-availability", "alarms-er2-bgp-availability",
+                           "alarms-er2-arp-availability", "alarms-ergw-routes-learned"}
+    for prefix, circuit in (("er", "erc-prod"), ("er2", "erc-prod-2")):
+        for metric in ("bgp", "arp"):
+            assert alerts[f"alarms-{prefix}-{metric}-availability"]["scopes"] == [circuits[circuit]]
+    assert "second circuit" in alerts["alarms-er2-bgp-availability"]["description"]
+    assert "second circuit" not in alerts["alarms-er-bgp-availability"]["description"]

@@ -146,7 +146,12 @@ ROWS = [
     # --- bridge: ASNs, VLANs, keys, BFD -------------------------------------------------------------
     row("tgw-asn-changed", "dev",
         config("dev", lambda c: c["bridge:aws"].update(transitGatewayAsn=64520)),
-        risks="protected-replace replace bgp-session", says=("the provider plans an in-place update the cloud",)),
+        # The backup's tunnels follow the TGW's ASN: their BGP sessions restart (disruptive-update).
+        risks="protected-replace replace bgp-session disruptive-update",
+        says=("the provider plans an in-place update the cloud",)),
+    row("backup-inside-pool-changed", "dev",
+        config("dev", lambda c: c["bridge:vpnBackup"].update(insideCidrPool="169.254.22.0/24")),
+        risks="protected-replace replace disruptive-update", says=("new outside addresses", "custom BGP addresses")),
     row("dxgw-asn-changed", "dev",
         config("dev", lambda c: c["bridge:aws"].update(directConnectGatewayAsn=64514)),
         risks="protected-replace replace bgp-session disruptive-update"),

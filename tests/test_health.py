@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,81 @@ def dx_client(vifs: dict[str, Any]) -> Any:
     return client
 
 
+def states(report: Any) -> list[Any]:
+    """The findings about resource states (the backup's tunnels, connections, peers and their routes)."""
+    return [f for f in report.findings if f.kind == "resource-state"]
+
+
+def vpn_connections(plan: BridgePlan, down: tuple[str, ...] = (), accepted: int | None = None,
+                    missing: tuple[int, ...] = ()) -> dict[str, Any]:
+    """DescribeVpnConnections as AWS answers it for the plan's backup: both connections, each with two
+    tunnels (options and telemetry by outside address)."""
+    assert plan.backup is not None
+    n = len(plan.backup.to_aws) if accepted is None else accepted
+    out = []
+    for c in (1, 2):
+        if c in missing:
+            continue
+        tunnels = [t for t in plan.backup.tunnels if t.connection == c]
+        outside = {t.id: f"203.0.113.{10 * c + t.tunnel}" for t in tunnels}
+        out.append({
+            "VpnConnectionId": f"vpn-0000000{c}", "State": "available", "Type": "ipsec.1", "CustomerGatewayId": "cgw-1",
+            "Tags": [{"Key": "Name", "Value": aws.backup_connection_name(plan.stack, c)}],
+            "Options": {"TunnelOptions": [{"OutsideIpAddress": outside[t.id], "TunnelInsideCidr": str(t.inside)}
+                                          for t in tunnels]},
+            "VgwTelemetry": [{"OutsideIpAddress": outside[t.id], "Status": "DOWN" if t.id in down else "UP",
+                              "AcceptedRouteCount": n} for t in tunnels]})
+    return {"VpnConnections": out}
+
+
+def ec2_client(plan: BridgePlan, answer: dict[str, Any]) -> Any:
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.client("ec2", region_name="us-east-1", aws_access_key_id="recorded",
+                          aws_secret_access_key="recorded")
+    stub = Stubber(client)
+    stub.add_response("describe_vpn_connections", answer, {"Filters": [{"Name": "tag:Name", "Values": [
+        aws.backup_connection_name(plan.stack, 1), aws.backup_connection_name(plan.stack, 2)]}]})
+    stub.activate()
+    return client
+
+
+def test_aws_reader_finds_each_backup_tunnel_and_says_when_it_is_not_ready(dev: tuple[BridgePlan, BridgeSpec]) -> None:
+    plan, _ = dev
+    assert plan.backup is not None
+    expected = expected_from_plan(plan)
+    ready = aws.observe_backup(ec2_client(plan, vpn_connections(plan)), plan)
+    assert len([r for r in ready.resources if r.kind == "vpn-tunnel"]) == 4
+    assert not states(evaluate(expected, ready))
+    # A tunnel down, and one that accepts fewer prefixes than Azure advertises.
+    report = evaluate(expected, aws.observe_backup(ec2_client(plan, vpn_connections(plan, down=("vpn2-t1",))), plan))
+    assert [(f.subject.split(",")[0], f.seen) for f in states(report)] == [("backup tunnel vpn2-t1 (dev-backup-vpn2)",
+                                                                             "DOWN")]
+    report = evaluate(expected, aws.observe_backup(ec2_client(plan, vpn_connections(plan, accepted=0)), plan))
+    assert {f.seen for f in states(report)} == {"0"} and len(states(report)) == 4
+    # A connection that is not there at all.
+    report = evaluate(expected, aws.observe_backup(ec2_client(plan, vpn_connections(plan, missing=(1,))), plan))
+    assert {f.subject for f in states(report)} == {"backup tunnel vpn1-t1 (dev-backup-vpn1)",
+                                                   "backup tunnel vpn1-t2 (dev-backup-vpn1)"}
+
+
+def test_backup_connections_carry_the_name_health_looks_for(tmp_path: Path) -> None:
+    from bridgectl.offline import offline_plan
+    from components.vpn_backup import connection_name
+
+    for name in ("Pulumi.yaml", "__main__.py", "Pulumi.dev.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    planned = offline_plan(tmp_path, "dev")
+    tags = {r["inputs"]["tags"]["Name"] for r in planned["resources"]
+            if r["type"] == "aws:ec2/vpnConnection:VpnConnection"}
+    assert tags == {aws.backup_connection_name("dev", 1), aws.backup_connection_name("dev", 2)}
+    names = {r["inputs"]["virtualNetworkGatewayConnectionName"] for r in planned["resources"]
+             if r["type"].endswith("network:VirtualNetworkGatewayConnection")
+             and r["inputs"].get("connectionType") == "IPsec"}
+    assert names == {connection_name("dev", t) for t in ("vpn1-t1", "vpn1-t2", "vpn2-t1", "vpn2-t2")}
+
+
 def test_aws_reader_finds_each_vif_by_name_and_its_peer_by_address(dev: tuple[BridgePlan, BridgeSpec]) -> None:
     plan, _ = dev
     obs = aws.observe(dx_client(fixture("aws-describe-virtual-interfaces.json")), plan)
@@ -123,6 +199,7 @@ class FakeAzure:
         self.express_route_circuits = self
         self.express_route_circuit_peerings = _Peerings(self)
         self.virtual_network_gateways = _Gateways(self)
+        self.virtual_network_gateway_connections = _Connections(self)
 
     def answer(self, name: str) -> Any:
         return copy.deepcopy(self.o.get(name) or fixture(name))
@@ -156,9 +233,39 @@ class _Gateways:
     def __init__(self, outer: FakeAzure) -> None:
         self.outer = outer
 
+    def begin_get_bgp_peer_status(self, rg: str, gateway: str) -> _Poller:
+        self.outer.calls.append(("bgp-peers", (rg, gateway)))
+        return _Poller(self.outer.m.BgpPeerStatusListResult(value=self.outer.o.get("bgp-peers", [])))
+
     def begin_get_learned_routes(self, rg: str, gateway: str) -> _Poller:
         self.outer.calls.append(("learned", (rg, gateway)))
         return _Poller(self.outer.m.GatewayRouteListResult(self.outer.answer("azure-gateway-learned-routes.json")))
+
+
+class _Connections:
+    """The backup's IPsec connections: Connected unless named in ``down``."""
+
+    def __init__(self, outer: FakeAzure) -> None:
+        self.outer = outer
+
+    def get(self, rg: str, name: str) -> Any:
+        self.outer.calls.append(("connection", (rg, name)))
+        status = "NotConnected" if name in self.outer.o.get("down-connections", ()) else "Connected"
+        return self.outer.m.VirtualNetworkGatewayConnection(
+            virtual_network_gateway1=self.outer.m.VirtualNetworkGateway(), connection_type="IPsec",
+            connection_status=status)
+
+
+def backup_peers(plan: BridgePlan, down: tuple[str, ...] = (), received: int | None = None) -> list[Any]:
+    """The VPN gateway's BGP peers as the API lists them: each AWS inside address once per instance, the
+    tunnel's own instance Connected (unless its tunnel is in ``down``), the other Connecting."""
+    from azure.mgmt.network import models as m
+
+    assert plan.backup is not None
+    n = len(plan.backup.to_aws) if received is None else received
+    return [m.BgpPeerStatus(neighbor=str(t.aws.ip), asn=t.aws.asn, state="Connecting" if (
+        i != t.instance or t.id in down) else "Connected", routes_received=n if i == t.instance else 0)
+        for t in plan.backup.tunnels for i in (0, 1)]
 
 
 def azure_obs(plan: BridgePlan, fake: FakeAzure) -> Observation:
@@ -190,6 +297,28 @@ def test_azure_reader_names_an_idle_session_and_a_prefix_the_gateway_lost(dev: t
     assert [f.prefixes for f in edge] == [("10.10.0.0/16",)]
 
 
+def test_azure_reader_reads_the_backup_gateways_connections_and_peers(dev: tuple[BridgePlan, BridgeSpec]) -> None:
+    from components.vpn_backup import connection_name
+
+    plan, _ = dev
+    expected = expected_from_plan(plan)
+
+    def read(**o: Any) -> Observation:
+        return azure.observe_backup(FakeAzure(o), plan, "rg-bridge-dev", "vpngw-dev",
+                                    lambda t: connection_name("dev", t))
+
+    ready = read(**{"bgp-peers": backup_peers(plan)})
+    assert not states(evaluate(expected, ready))
+    assert len([r for r in ready.resources if r.kind == "vpn-bgp"]) == 4
+    report = evaluate(expected, read(**{"bgp-peers": backup_peers(plan, down=("vpn1-t2",)),
+                                        "down-connections": (connection_name("dev", "vpn1-t2"),)}))
+    assert sorted((f.subject, f.seen) for f in states(report)) == [
+        ("backup BGP peer 169.254.21.5 (vpn1-t2) on vpngw-dev", "Connecting"),
+        ("backup connection conn-vpn-dev-vpn1-t2", "NotConnected")]
+    report = evaluate(expected, read(**{"bgp-peers": backup_peers(plan, received=0)}))
+    assert len(states(report)) == 4 and {f.expected for f in states(report)} == {str(len(plan.aws_prefixes))}
+
+
 def test_azure_reader_flags_a_circuit_not_provisioned(dev: tuple[BridgePlan, BridgeSpec]) -> None:
     plan, _ = dev
     circuit = fixture("azure-circuit.json")
@@ -198,6 +327,58 @@ def test_azure_reader_flags_a_circuit_not_provisioned(dev: tuple[BridgePlan, Bri
     bad = [f for f in report.findings if f.kind == "resource-state"]
     assert [(f.expected, f.seen) for f in bad] == [("Provisioned", "NotProvisioned")]
 
+
+
+class TwoCircuitAzure(FakeAzure):
+    """Answers each circuit's edges from the plan: the sessions of the routers that carry it are up and
+    send the AWS prefixes, unless ``down`` names the circuit's path."""
+
+    def __init__(self, plan: BridgePlan, names: dict[str, int], down: frozenset[tuple[str, str]] = frozenset()) -> None:
+        learned = fixture("azure-gateway-learned-routes.json")
+        learned["value"] = [{**learned["value"][0], "network": str(p)} for p in plan.aws_prefixes]
+        super().__init__({"azure-gateway-learned-routes.json": learned})
+        self.plan, self.names, self.down = plan, names, down
+
+    def _sessions(self, circuit: str, path: str) -> list[Any]:
+        routers = self.plan.circuits[self.names[circuit]].routers
+        return [s for s in self.plan.sessions if s.kind == "azure" and s.router in routers and s.priority == path]
+
+    def begin_list_routes_table_summary(self, rg: str, circuit: str, peering: str, path: str) -> _Poller:
+        self.calls.append(("summary", (rg, circuit, peering, path)))
+        rows = [{"neighbor": str(s.fcr.ip), "as": s.fcr.asn, "v": 4, "upDown": "1d",
+                 "statePfxRcd": "Idle" if (circuit, path) in self.down else str(len(self.plan.aws_prefixes))}
+                for s in self._sessions(circuit, path)]
+        return _Poller(self.m.ExpressRouteCircuitsRoutesTableSummaryListResult({"value": rows}))
+
+    def begin_list_routes_table(self, rg: str, circuit: str, peering: str, path: str) -> _Poller:
+        rows = [{"network": str(p), "nextHop": str(s.fcr.ip), "path": f"{s.fcr.asn}"}
+                for s in self._sessions(circuit, path) for p in self.plan.aws_prefixes]
+        return _Poller(self.m.ExpressRouteCircuitsRoutesTableListResult({"value": rows}))
+
+    def begin_list_arp_table(self, rg: str, circuit: str, peering: str, path: str) -> _Poller:
+        rows = [{"ipAddress": str(s.fcr.ip), "interface": "On-Prem"} for s in self._sessions(circuit, path)]
+        return _Poller(self.m.ExpressRouteCircuitsArpTableListResult({"value": rows}))
+
+
+def test_azure_reader_reads_both_circuits_of_a_two_circuit_bridge() -> None:
+    spec = load_stack(ROOT, "prod").spec
+    assert isinstance(spec, BridgeSpec)
+    plan = plan_bridge(spec)
+    assert len(plan.circuits) == 2
+    names = {"erc-prod": 0, "erc-prod-2": 1}
+    fake = TwoCircuitAzure(plan, names)
+    obs = azure.observe(fake, plan, "rg", list(names), "ergw-prod", 4000)
+    assert {c[1][1] for c in fake.calls if c[0] == "circuit"} == {"erc-prod", "erc-prod-2"}
+    assert {o.session for o in obs.sessions} == {s.id for s in plan.sessions if s.kind == "azure"}
+    assert evaluate(expected_from_plan(plan), obs).healthy
+    # The second circuit's primary edge lost its session: only that one is named.
+    obs = azure.observe(TwoCircuitAzure(plan, names, frozenset({("erc-prod-2", "primary")})), plan, "rg", list(names),
+                        "ergw-prod", 4000)
+    second = plan.circuits[1]
+    assert evaluate(expected_from_plan(plan), obs).sessions_named() == {f"{second.primary_router}/azure-primary"}
+    # A name for each circuit, or the reader refuses rather than leave one unread.
+    with pytest.raises(ValueError, match="2 circuit"):
+        azure.observe(fake, plan, "rg", "erc-prod", "ergw-prod", 4000)
 
 # --- Equinix --------------------------------------------------------------------------------------------
 
@@ -401,7 +582,11 @@ def test_health_of_a_customer_stack_is_bad_input(capsys: pytest.CaptureFixture[s
 def _recorded_readers(monkeypatch: pytest.MonkeyPatch, vifs: dict[str, Any]) -> None:
     from bridgectl.commands import health as command
 
-    clients = {"aws": lambda: dx_client(vifs), "azure": FakeAzure, "equinix": FakeFabric}
+    spec = load_stack(ROOT, "dev").spec
+    assert isinstance(spec, BridgeSpec)
+    plan = plan_bridge(spec)
+    clients = {"aws": lambda: dx_client(vifs), "aws-vpn": lambda: ec2_client(plan, vpn_connections(plan)),
+               "azure": lambda: FakeAzure({"bgp-peers": backup_peers(plan)}), "equinix": FakeFabric}
     monkeypatch.setattr(command.Readers, "_client", lambda self, source: clients[source]())
 
 
@@ -463,15 +648,19 @@ def test_watch_reads_again_until_interrupted(monkeypatch: pytest.MonkeyPatch,
     from bridgectl.commands import health as command
 
     reads = []
+    spec = load_stack(ROOT, "dev").spec
+    assert isinstance(spec, BridgeSpec)
+    plan = plan_bridge(spec)
     clients = {"aws": lambda: dx_client(fixture("aws-describe-virtual-interfaces.json")), "azure": FakeAzure,
-               "equinix": FakeFabric}
+               "equinix": FakeFabric, "aws-vpn": lambda: ec2_client(plan, vpn_connections(plan))}
     monkeypatch.setattr(command.Readers, "_client", lambda self, source: clients[source]())
     original = command.Readers.observe
 
     def observe(self: Any) -> Observation:
         reads.append(1)
         if len(reads) == 2:
-            self.clients["aws"] = dx_client(fixture("aws-describe-virtual-interfaces.json"))
+            self.clients["aws"] = clients["aws"]()
+            self.clients["aws-vpn"] = clients["aws-vpn"]()
         return original(self)
 
     def sleep(seconds: float) -> None:

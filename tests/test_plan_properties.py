@@ -95,6 +95,8 @@ def config(shape: Shape, routers: list[RouterChoice]) -> dict[str, Any]:
     if shape.backbone == "cloud-wan":
         del aws["transitGatewayAsn"]
         aws["coreNetwork"] = {"asnRanges": ["64600-64699"], "edgeLocations": ["us-east-1"]}
+        # Cloud WAN would prefer the IPsec backup to the private path: validation refuses the pair (stacks/vpn.py).
+        cfg.pop("bridge:vpnBackup", None)
     ex = cfg["bridge:exchange"]
     ex["package"] = shape.package
     ex["routers"] = [{"name": r.name, "metro": "DC", **({"linkSlot": r.pin} if r.pin is not None else {})}

@@ -195,8 +195,11 @@ def test_gateway_public_ip_is_expected_and_others_are_not() -> None:
     assert run_stack([pip, gateway]) == []
     stray = _stack_resource(rules.PUBLIC_IP, "pip-endpoint", {})
     assert len(run_stack([pip, gateway, stray])) == 1
+    # The backup VPN gateway's own public IPs are expected too (components/vpn_backup.py).
     vpn = _stack_resource(rules.GATEWAY, "vpngw", {"gatewayType": "Vpn"}, [stray])
-    assert len(run_stack([pip, gateway, stray, vpn])) == 1
+    assert run_stack([pip, gateway, stray, vpn]) == []
+    local = _stack_resource(rules.GATEWAY, "lgw", {"gatewayType": "LocalGateway"}, [stray])
+    assert len(run_stack([pip, gateway, stray, local])) == 1
     nic = _stack_resource(rules.NIC, "nic", {"ipConfigurations": [{"publicIPAddress": {"id": "x"}}]})
     private_nic = _stack_resource(rules.NIC, "nic2", {"ipConfigurations": [{"privateIPAddress": "10.0.0.4"}]})
     eip = _stack_resource(rules.EIP, "eip", {})
@@ -246,7 +249,8 @@ def test_check_command_and_policy_config(project: Path, tmp_path: Path, capsys: 
     out = tmp_path / "policy-config.json"
     assert main(["-C", str(project), "check", "dev", "--policy-config-out", str(out)]) == 0
     assert "dev: " in capsys.readouterr().out
-    assert yaml.safe_load(out.read_text()) == {"routes-to-planned-prefixes": {"plannedPrefixes": ["10.20.0.0/22"]}}
+    assert yaml.safe_load(out.read_text()) == {"routes-to-planned-prefixes": {"plannedPrefixes": ["10.20.0.0/22"],
+                                                                              "backupPrefixes": ["10.10.0.0/16"]}}
     assert main(["-C", str(project), "check", "dev", "dev.acme", "--policy-config-out", str(out)]) == 2
 
 
@@ -297,6 +301,12 @@ network.NetworkSecurityGroup("open-nsg", resource_group_name="rg", location="eas
 aws.ec2.Route("default-route", route_table_id="rtb-0a1b2c3d4e5f60718", destination_cidr_block="0.0.0.0/0",
               transit_gateway_id="tgw-1")
 aws.ec2transitgateway.TransitGateway("untagged-tgw", amazon_side_asn=64512, opts=protect)
+# The AWS SDK makes a given pre-shared key a secret itself; a tunnel without one gets a key AWS picks.
+aws.ec2.VpnConnection("keyless-vpn", customer_gateway_id="cgw-1", transit_gateway_id="tgw-1", type="ipsec.1",
+                      tunnel1_preshared_key=pulumi.Output.secret("k1234567"), tags=TAGS)
+network.VirtualNetworkGatewayConnection(
+    "plain-psk-conn", resource_group_name="rg", location="eastus2", connection_type="IPsec", shared_key="plainpsk123",
+    virtual_network_gateway1=network.VirtualNetworkGatewayArgs(id="gw"), tags=TAGS, opts=protect)
 # Two transit VIFs that AWS reports on one device (awsDevice is an output: written as raw properties
 # here, as a live preview shows them).
 for vif_name in ("same-device-a", "same-device-b"):
@@ -329,6 +339,7 @@ EXPECTED_BROKEN = {
     ("no-public-ip-on-endpoints", "endpoint-ip"), ("no-public-ip-on-endpoints", "nic"),
     ("routes-to-planned-prefixes", "default-route"),
     ("required-tags", "untagged-tgw"),
+    ("vpn-keys-secret", "keyless-vpn"), ("vpn-keys-secret", "plain-psk-conn"),
     ("aws-connections-on-diverse-devices", "same-device-a"),
     # No alarms at all in the broken program: every VIF, the circuit and the gateway are unwatched.
     *(("bridge-watched", n) for n in ("plain-key-vif", "same-device-a", "same-device-b", "diverse-a", "diverse-b",
@@ -368,6 +379,7 @@ def test_broken_key_reports_both_problems(broken_result: Any) -> None:
     ("components/_common.py", "PROTECT = True", "PROTECT = False", "stateful-resources-protected"),
     ("stacks/bridge.py", '"managed-by": "pulumi"', '"owner": "pulumi"', "required-tags"),
     ("components/cloud_router.py", 'additional_secret_outputs=["bgpAuthKey"]', "", "bgp-keys-secret"),
+    ("components/vpn_backup.py", 'additional_secret_outputs=["sharedKey"]', "", "vpn-keys-secret"),
 ])
 def test_broken_copies_of_the_real_program(project: Path, tmp_path: Path, path: str, old: str, new: str,
                                            policy: str) -> None:
@@ -403,5 +415,5 @@ def test_pack_layout() -> None:
 
 def test_policy_names_are_unique_and_described() -> None:
     names = [p.name for p in rules.POLICIES]
-    assert len(names) == len(set(names)) == 9
+    assert len(names) == len(set(names)) == 10
     assert all(p.description for p in rules.POLICIES)

@@ -73,8 +73,9 @@ def test_dev_inventory(plans: dict[str, dict[str, Any]]) -> None:
         "equinix:fabric/routingProtocol:RoutingProtocol": 8,
         "azure-native:network:ExpressRouteCircuit": 1,
         "azure-native:network:ExpressRouteCircuitPeering": 1,
-        "azure-native:network:VirtualNetworkGateway": 1,
-        "azure-native:network:VirtualNetworkGatewayConnection": 1,
+        # The ExpressRoute gateway and its connection, the backup VPN gateway and its four IPsec connections.
+        "azure-native:network:VirtualNetworkGateway": 2,
+        "azure-native:network:VirtualNetworkGatewayConnection": 5,
         "azure-native:network:VirtualNetwork": 1,
         "azure-native:network:Subnet": 2,
         "aws:ec2/route:Route": 1,

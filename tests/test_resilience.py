@@ -86,6 +86,11 @@ def test_one_router_is_a_router_and_an_aws_device_single_point() -> None:
 def test_two_circuits_at_one_peering_location_are_one_point_of_failure() -> None:
     cfg = copy.deepcopy(DEV)
     cfg["bridge:azure"]["secondCircuit"] = {**NY_CIRCUIT, "peeringLocation": "Washington DC"}
+    backed = _lines(cfg)
+    # With dev's IPsec backup the loss leaves the VPN between the clouds; without it, nothing.
+    assert len(backed) == 2 and all("leaves only the IPsec backup (bridge:vpnBackup) between AWS and Azure" in line
+                                    for line in backed)
+    cfg.pop("bridge:vpnBackup")
     lines = _lines(cfg)
     assert lines == [
         'warning: bridge:exchange.routers: ["fcr-a", "fcr-b"] places every router in metro DC: a single point of '
@@ -238,6 +243,14 @@ def prod_lab() -> Lab:
 
 @pytest.fixture(scope="module")
 def dev_lab() -> Lab:
+    """Dev's private path alone (its IPsec backup taken out): one metro, one circuit."""
+    cfg = copy.deepcopy(DEV)
+    cfg.pop("bridge:vpnBackup")
+    return build_lab(_plan(cfg))
+
+
+@pytest.fixture(scope="module")
+def dev_backup_lab() -> Lab:
     return build_lab(_plan(copy.deepcopy(DEV)))
 
 
@@ -259,7 +272,7 @@ def test_prod_double_faults_and_exposures(prod_lab: Lab) -> None:
     assert pairs == [("vif:fcr-dc/aws", "circuit:0"), ("vif:fcr-ny/aws", "circuit:1")]
     assert len(exposures) == 9
     assert {"faults": ["circuit Washington DC", "circuit New York"],
-            "lacks": "a third circuit at another peering location"} in exposures
+            "lacks": "a third circuit at another peering location", "backupCarries": False} in exposures
     assert not [s for s in plan_scenarios(prod_lab) if s.exercises]
 
 
@@ -269,6 +282,17 @@ def test_dev_single_failures_it_cannot_survive_name_the_single_point(dev_lab: La
     assert fault_sessions(dev_lab, fatal["metro-down DC"]) == {s.id for s in dev_lab.sessions}
     pairs, exposures = double_faults(dev_lab)
     assert pairs == [] and len(exposures) == 4
+    assert not any(e["backupCarries"] for e in exposures)
+
+
+def test_with_the_backup_no_single_failure_of_dev_cuts_aws_from_azure(dev_backup_lab: Lab) -> None:
+    assert dev_backup_lab.tunnels
+    assert not [s for s in plan_scenarios(dev_backup_lab) if s.exercises]
+    # The metro and the circuit still take every private path: those scenarios expect the backup to carry.
+    carried = {s.name for s in plan_scenarios(dev_backup_lab) if s.backup == "carries"}
+    assert {"circuit-down Washington DC", "metro-down DC"} <= carried
+    _, exposures = double_faults(dev_backup_lab)
+    assert exposures and all(e["backupCarries"] for e in exposures)
 
 
 # --- the judge says no ---------------------------------------------------------------------------------

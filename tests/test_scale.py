@@ -135,6 +135,10 @@ def _bridge_only_changes(c: dict[str, Any]) -> None:
     c["bridge:azure"]["circuit"]["tier"] = "Premium"
     c["bridge:addressing"]["awsLinkPool"] = "169.254.120.0/24"
     c["bridge:alarms"] = {"enabled": False}
+    # A second metro and circuit: the bridge gains paths, its customers read nothing new.
+    c["bridge:exchange"]["routers"].append({"name": "fcr-ny", "metro": "NY"})
+    c["bridge:azure"]["secondCircuit"] = {"peeringLocation": "New York", "tier": "Standard",
+                                          "family": "MeteredData", "peeringVlan": 310}
 
 
 def test_bridge_only_changes_leave_customer_plans_and_inputs_as_they_were(tmp_path: Path) -> None:

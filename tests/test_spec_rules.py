@@ -115,8 +115,10 @@ def many_vpcs(n: int, *, route53_quota: int = 1_000_000) -> Mutation:
                  set_("bridge:aws.route53VpcsPerZoneQuota", route53_quota))
 
 
+# Without the IPsec backup: Cloud WAN would prefer it to the private path (stacks/vpn.py, tests/test_vpn_backup.py).
 CLOUD_WAN = chain(set_("bridge:aws.backbone", "cloud-wan"), drop("bridge:aws.transitGatewayAsn"),
-                  set_("bridge:aws.coreNetwork", {"asnRanges": ["64600-64699"], "edgeLocations": ["us-east-1"]}))
+                  set_("bridge:aws.coreNetwork", {"asnRanges": ["64600-64699"], "edgeLocations": ["us-east-1"]}),
+                  drop("bridge:vpnBackup"))
 
 
 # Cloud WAN has no 200-prefix DX gateway budget and ADVANCED no known FCR route limit: only the
@@ -132,7 +134,8 @@ VPC0 = DEV["bridge:aws"]["vpcs"][0]
 R53_QUOTAS = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DNSLimitations.html"
 ROUTE_TABLE_FIX = "(fix: list the VPC's route tables, or add the routes yourself)"
 SINGLE_ROUTER = ('warning: bridge:exchange.routers: ["fcr-a"] has a single router: a single point of failure; '
-                 "losing it cuts AWS from Azure (fix: add a second router in the same metro)")
+                 "losing it leaves only the IPsec backup (bridge:vpnBackup) between AWS and Azure (fix: add a second "
+                 "router in the same metro)")
 ONE_AWS_DEVICE = ('warning: bridge:exchange.routers: ["fcr-a"] gives the bridge one Direct Connect hosted connection, '
                   "on one AWS device: a single point of failure; AWS recommends connections on separate devices at "
                   "two locations (fix: add a second router: its hosted connection lands on other AWS equipment)")
@@ -185,7 +188,7 @@ BRIDGE_RULES = [
         'error: bridge:aws.coreNetwork.retiringEdgeLocations[0]: "us-east-1" is also in edgeLocations (fix: keep it '
         "in one list: edgeLocations to use it, retiringEdgeLocations to remove it)"],
         id="cloud-wan-retiring-edge-location-in-use"),
-    pytest.param(set_("bridge:aws.backbone", "cloud-wan"), [
+    pytest.param(chain(set_("bridge:aws.backbone", "cloud-wan"), drop("bridge:vpnBackup")), [
         "warning: bridge:aws.transitGatewayAsn: 64512 is ignored with backbone: cloud-wan (fix: remove it)",
         'error: bridge:aws.coreNetwork: is required with backbone: cloud-wan (fix: add `coreNetwork: {asnRanges: '
         '["64700-64799"], edgeLocations: [us-east-1]}`)'], id="cloud-wan-core-network-required"),
@@ -526,7 +529,7 @@ BRIDGE_RULES = [
         id="unknown-key-in-list-item"),
     pytest.param(set_("bridge:azure.zzz", 1), [
         "error: bridge:azure.zzz: 1 is not a known key (fix: known keys here: resourceGroup, hubCidr, circuit, "
-        "gatewaySku, extraPrefixes, endpointSubnetPrefixLength, gatewayPublicIp, secondCircuit)"],
+        "gatewaySku, extraPrefixes, endpointSubnetPrefixLength, gatewayPublicIp, secondCircuit, endpointSpokes)"],
         id="unknown-key-no-match"),
     pytest.param(set_("region", "x"), [
         'error: region: "x" is not a namespaced config key (fix: write it as bridge:region)'],
@@ -792,8 +795,8 @@ CUSTOMER_RULES = [
     pytest.param(set_(E, []), [
         f"error: {E}: [] has 0 item(s); at least 1 required (fix: list at least 1)"], id="endpoints-required"),
     pytest.param(set_("bridge:customer", []), [
-        "error: bridge:customer: [] must be a mapping, not a list (fix: write its keys (id, bridgeStack, endpoints) as "
-        "`key: value` lines indented under it)"], id="customer-wrong-type"),
+        "error: bridge:customer: [] must be a mapping, not a list (fix: write its keys (id, bridgeStack, endpoints, "
+        "endpointSpoke) as `key: value` lines indented under it)"], id="customer-wrong-type"),
     # The file name against id and bridgeStack.
     pytest.param(set_("bridge:customer.id", "beta"), [
         'error: bridge:customer.id: "beta" does not match the stack name dev.acme '
@@ -1113,7 +1116,7 @@ FILE_GARBAGE = [
         "secondEquinixAsn) as `key: value` lines indented under it)",
         "error: Pulumi.dev.yaml: bridge:azure: 1 must be a mapping, not an integer (fix: write its keys "
         "(resourceGroup, hubCidr, circuit, gatewaySku, extraPrefixes, endpointSubnetPrefixLength, gatewayPublicIp, "
-        "secondCircuit) as `key: value` lines indented under it)",
+        "secondCircuit, endpointSpokes) as `key: value` lines indented under it)",
         "error: Pulumi.dev.yaml: bridge:addressing: 1 must be a mapping, not an integer (fix: write its keys "
         "(awsLinkPool, azureLinkPool) as `key: value` lines indented under it)"], id="self-referencing-anchor"),
     pytest.param(b"config:\n", [

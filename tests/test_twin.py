@@ -9,8 +9,10 @@ figures (and reported by the twin itself as each scenario's `passed`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -23,16 +25,21 @@ from typing import Any
 import pytest
 import yaml
 
-from twin.scenarios import MAX_DETECTION_MS, MAX_DRAIN_LOST_PACKETS, MAX_OUTAGE_MS
+from stacks.loader import load_stack
+from stacks.plan import plan_bridge
+from twin import sandbox
+from twin.render import build_lab
+from twin.scenarios import MAX_BACKUP_OUTAGE_MS, MAX_DETECTION_MS, MAX_DRAIN_LOST_PACKETS, MAX_OUTAGE_MS
 
 pytestmark = pytest.mark.twin
 
 ROOT = Path(__file__).resolve().parent.parent
 BRIDGECTL = Path(sys.executable).with_name("bridgectl")
 
-# The bars for a full run on a 2-core machine (the hold-timer scenario alone waits 60-90 s): dev within
-# 3 minutes, prod (two metros, more scenarios) within 4.
-FULL_RUN_BUDGET_S = 180
+# The bars for a full run on a 2-core machine (the hold-timer scenario alone waits 60-90 s): dev (with its
+# VPN backup, whose tunnel loss waits out a 30 s hold timer) within 4 minutes, prod (two metros, more
+# scenarios) within 4.
+FULL_RUN_BUDGET_S = 240
 PROD_RUN_BUDGET_S = 240
 # Bounds on the subprocesses, so a hung run fails the test instead of the CI job's timeout.
 RUN_TIMEOUT_S = 400
@@ -48,6 +55,9 @@ class HostState:
     links: frozenset[str]
     frr: frozenset[int]
     runners: frozenset[int]
+    #: the host's IPsec state and policies, and any IKE daemon (the twin makes none: twin.render explains)
+    xfrm: frozenset[str] = frozenset()
+    charon: frozenset[int] = frozenset()
 
 
 def _lines(cmd: list[str]) -> list[str]:
@@ -73,7 +83,10 @@ def host_state() -> HostState:
         netns=frozenset(ln.split()[0] for ln in _lines(["ip", "netns", "list"]) if ln.strip()),
         links=frozenset(ln.split()[0] for ln in _lines(["ip", "-br", "link"]) if ln.strip()),
         frr=_pids("/usr/lib/frr/"),
-        runners=_pids("twin.runner"))
+        runners=_pids("twin.runner"),
+        xfrm=frozenset(ln for cmd in (["ip", "xfrm", "state"], ["ip", "xfrm", "policy"]) for ln in _lines(cmd)
+                       if ln.strip()),
+        charon=_pids("charon"))
 
 
 def assert_nothing_left(before: HostState) -> None:
@@ -82,14 +95,17 @@ def assert_nothing_left(before: HostState) -> None:
     while True:
         after = host_state()
         left = HostState(after.netns - before.netns, after.links - before.links, after.frr - before.frr,
-                         after.runners - before.runners)
-        if not (left.netns or left.links or left.frr or left.runners) or time.monotonic() > deadline:
+                         after.runners - before.runners, after.xfrm - before.xfrm, after.charon - before.charon)
+        if not (left.netns or left.links or left.frr or left.runners or left.xfrm or left.charon) \
+                or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     assert not left.netns, f"namespaces left behind: {sorted(left.netns)}"
     assert not left.links, f"links left behind: {sorted(left.links)}"
     assert not left.frr, f"FRR processes left behind: {sorted(left.frr)}"
     assert not left.runners, f"twin sandboxes left behind: {sorted(left.runners)}"
+    assert not left.xfrm, f"IPsec state or policies left behind: {sorted(left.xfrm)}"
+    assert not left.charon, f"IKE daemons left behind: {sorted(left.charon)}"
 
 
 @dataclass(frozen=True)
@@ -133,19 +149,63 @@ def test_dev_twin_converges_with_every_check(dev_run: tuple[Run, HostState]) -> 
     assert "azure: fcr-a/azure-primary, fcr-b/azure-secondary" in checks["md5"]["detail"]
 
 
-def test_dev_twin_fails_exactly_its_single_points_of_failure(dev_run: tuple[Run, HostState]) -> None:
-    """dev's one circuit and one metro: those single failures are run, fail naming the single point,
-    and make the exit code 1; everything else passes."""
+def test_dev_twin_with_its_backup_survives_every_single_failure(dev_run: tuple[Run, HostState]) -> None:
+    """dev's one circuit and one metro are single points of failure of the private path; with the VPN backup
+    (bridge:vpnBackup) losing either moves traffic to the VPN, so every scenario passes and the run exits 0."""
     run, _ = dev_run
     scenarios = run.report["scenarios"]
     assert {s["kind"] for s in scenarios} == {"link-cut", "loud-cut", "router-down", "circuit-down", "metro-down",
-                                              "drain", "circuit-drain", "bfd-off", "prefix-limit"}
+                                              "drain", "circuit-drain", "bfd-off", "prefix-limit", "backup-failover",
+                                              "backup-failback", "backup-down"}
     assert len(run.of_kind("link-cut")) == 4 and len(run.of_kind("router-down")) == 2
     assert len(run.of_kind("drain")) == 2 and run.of_kind("double-fault") == []
     for s in scenarios:
         assert {"name", "kind", "passed", "detectionMs", "outageMs", "lostPackets", "sentPackets",
-                "recoveredAfter", "singlePoints"} <= set(s)
-    failed = {s["name"]: s for s in scenarios if not s["passed"]}
+                "recoveredAfter", "singlePoints", "vpnPackets", "vpnPacketsBefore"} <= set(s)
+    assert [(s["name"], s["failures"]) for s in scenarios if not s["passed"]] == []
+    for name in ("circuit-down Washington DC", "metro-down DC"):
+        s = run.scenario(name)
+        assert s["singlePoints"] == [] and s["routesLost"] == 0 and s["recovered"] is True, s
+        assert s["vpnPackets"] > 0 and s["vpnPacketsBefore"] == 0, s
+        assert s["detectionMs"] <= MAX_DETECTION_MS and s["outageMs"] < MAX_BACKUP_OUTAGE_MS, s
+    # double failures that leave only the VPN are not run (backup-failover covers them) and say so
+    assert run.report["exposures"] and all(e["backupCarries"] for e in run.report["exposures"])
+    assert all(p.endswith("(the VPN backup carries the traffic)") for p in run.report["singlePoints"])
+    assert run.code == 0
+
+
+def test_backup_takes_over_gives_back_and_survives_a_tunnel_loss(dev_run: tuple[Run, HostState]) -> None:
+    run, _ = dev_run
+    over = run.scenario("backup-failover")
+    assert over["detectionMs"] <= MAX_DETECTION_MS and over["outageMs"] < MAX_BACKUP_OUTAGE_MS, over
+    assert over["vpnPackets"] > 0 and over["vpnPacketsBefore"] == 0 and over["routesLost"] == 0, over
+    back = run.scenario("backup-failback")
+    assert back["lostPackets"] == 0 and back["sentPackets"] > 0, back
+    assert back["vpnPacketsBefore"] > 0 and back["vpnPackets"] == 0, back  # on the VPN, then off it
+    down = run.scenario("backup-down vpn1-t1")
+    assert down["lostPackets"] == 0 and down["vpnPackets"] == 0 and "Hold Timer Expired" in down["detail"], down
+    assert MAX_DETECTION_MS < down["detectionMs"] <= 30_000 + 1500, down
+
+
+def test_no_probe_packet_crosses_the_vpn_while_a_private_path_is_up(dev_run: tuple[Run, HostState]) -> None:
+    run, _ = dev_run
+    checks = {c["name"]: c for c in run.report["checks"]}
+    assert "0 crossed the VPN backup" in checks["data-plane"]["detail"]
+    for s in run.report["scenarios"]:
+        if s["kind"] in ("link-cut", "loud-cut", "router-down", "drain", "circuit-drain", "bfd-off", "prefix-limit"):
+            assert s["vpnPackets"] == 0 and s["vpnPacketsBefore"] == 0, s
+
+
+def test_without_its_backup_dev_fails_exactly_its_single_points_of_failure(project: Path) -> None:
+    """The same stack without bridge:vpnBackup: losing the circuit or the metro cuts AWS from Azure, and
+    the twin fails those scenarios naming the single point of failure (exit 1)."""
+    path = project / "Pulumi.dev.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["config"].pop("bridge:vpnBackup", None)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    before = host_state()
+    run = twin(project, "-s", "circuit-down", "-s", "metro-down")
+    failed = {s["name"]: s for s in run.report["scenarios"] if not s["passed"]}
     assert set(failed) == {"circuit-down Washington DC", "metro-down DC"}, failed
     for s in failed.values():
         assert s["failures"][0].endswith("a single point of failure; the topology cannot survive this fault"), s
@@ -153,10 +213,13 @@ def test_dev_twin_fails_exactly_its_single_points_of_failure(dev_run: tuple[Run,
         # traffic lost for good while the fault lasted, both prefixes gone, then back once repaired
         assert s["recovered"] is False and s["routesLost"] == 2 and s["recoveredAfter"] is True, s
         assert s["outageMs"] > MAX_OUTAGE_MS and s["lostPackets"] > s["sentPackets"] // 2, s
+        assert s["vpnPackets"] is None, s
     assert failed["metro-down DC"]["singlePoints"][0] == "metro DC"
     assert run.report["singlePoints"] == ["metro DC", "the only circuit, at Washington DC"]
-    assert {"faults": ["router fcr-a", "router fcr-b"], "lacks": "a third router"} in run.report["exposures"]
+    assert {"faults": ["router fcr-a", "router fcr-b"], "lacks": "a third router", "backupCarries": False} \
+        in run.report["exposures"]
     assert run.code == 1
+    assert_nothing_left(before)
 
 
 def test_every_single_link_or_router_loss_is_survived_within_the_bars(dev_run: tuple[Run, HostState]) -> None:
@@ -235,7 +298,8 @@ def test_prod_twin_survives_every_single_and_survivable_double_failure(prod_run:
     scenarios = run.report["scenarios"]
     assert {s["kind"] for s in scenarios} == {"link-cut", "loud-cut", "router-down", "circuit-down", "metro-down",
                                               "double-fault", "drain", "circuit-drain", "bfd-off", "prefix-limit"}
-    assert [s["name"] for s in scenarios if not s["passed"]] == [], [s for s in scenarios if not s["passed"]]
+    assert [s["name"] for s in scenarios if not s["passed"]] == [], [
+        (s["name"], s["failures"]) for s in scenarios if not s["passed"]]
     assert run.code == 0 and run.report["singlePoints"] == []
     for s in scenarios:
         assert s["singlePoints"] == [] and s["recoveredAfter"] is True and s["routesLost"] == 0, s
@@ -251,6 +315,41 @@ def test_prod_twin_survives_every_single_and_survivable_double_failure(prod_run:
     assert_nothing_left(before)
 
 
+# --- the VPN backup's preference, said no to by real FRR -------------------------------------------------
+
+
+def test_a_lab_whose_vpn_would_win_fails_the_routes_check(project: Path) -> None:
+    """The same lab with the VPN's preference inverted (its routes above the private path's): FRR selects the
+    VPN at both edges, and the lab never matches the design's tables (the `routes` check)."""
+    plan = plan_bridge(load_stack(project, "dev").spec)  # type: ignore[arg-type]
+    lab = build_lab(plan)
+    inverted = dataclasses.replace(lab, nodes=tuple(
+        dataclasses.replace(n, neighbors=tuple(dataclasses.replace(nb, local_pref=150) if nb.local_pref else nb
+                                               for nb in n.neighbors)) for n in lab.nodes))
+    before = host_state()
+    sink: queue.Queue[tuple[str, dict[str, Any] | None]] = queue.Queue()
+    box = sandbox.Sandbox("main", inverted, [], keep=None, max_seconds=120, converge_timeout_s=8)
+    try:
+        box.start(sink)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            _, event = sink.get(timeout=deadline - time.monotonic())
+            if event is None:
+                break
+    finally:
+        box.stop()
+    converged = next(e for e in box.events if e["event"] == "converged")
+    assert converged["ok"] is False
+    problems = converged["problems"]
+    tunnel = lab.tunnels[0]
+    tgw = next(p for p in problems if p.startswith("tgw: 10.20.0.0/22 has"))
+    # the VPN's path selected, the Direct Connect paths not: the opposite of the design
+    assert f"from vpngw via {tunnel.azure_address}, AS path [65515];" in tgw.split("; expected")[0], tgw
+    assert "from aws-dx-fcr-a, AS path [64513 64999 12076 65515], not selected" in tgw.split("; expected")[0], tgw
+    assert any(p.startswith("ergw: 10.10.0.0/16 has") and "from vpngw, AS path [64512];" in p for p in problems)
+    assert_nothing_left(before)
+
+
 # --- a single router: the outage validate warns about ---------------------------------------------------
 
 
@@ -259,6 +358,8 @@ def test_losing_the_only_router_is_an_outage(project: Path) -> None:
     data = yaml.safe_load(path.read_text())
     exchange = data["config"]["bridge:exchange"]
     exchange["routers"] = [r for r in exchange["routers"] if r["name"] != "fcr-b"]
+    # The private path alone: with dev's VPN backup, losing the router moves traffic to the VPN instead.
+    data["config"].pop("bridge:vpnBackup", None)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     before = host_state()
     # The hold-timer scenario does not depend on how many routers there are (the dev run covers it).

@@ -33,7 +33,17 @@ from twin.render import (
     observed_routes,
     table_differences,
 )
-from twin.scenarios import plan_scenarios
+from twin.scenarios import (
+    BACKUP_KINDS,
+    VPN_PATH,
+    Result,
+    Scenario,
+    complete_paths,
+    exposures,
+    judge,
+    plan_scenarios,
+    private_paths,
+)
 
 MS = 1_000_000  # ns
 
@@ -53,9 +63,27 @@ def single_router(project: Path) -> Path:
     return project
 
 
+def without_backup(project: Path) -> Path:
+    """The project copy's dev stack without its VPN backup (bridge:vpnBackup): the private path alone."""
+    path = project / "Pulumi.dev.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["config"].pop("bridge:vpnBackup", None)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return project
+
+
 @pytest.fixture
 def dev(project: Path) -> tuple[BridgePlan, Lab]:
+    """dev's private path (its VPN backup removed; the backup's own tests use ``dev_backup``)."""
+    plan = bridge_plan(without_backup(project))
+    return plan, build_lab(plan)
+
+
+@pytest.fixture
+def dev_backup(project: Path) -> tuple[BridgePlan, Lab]:
+    """dev as it stands, with its VPN backup."""
     plan = bridge_plan(project)
+    assert plan.backup is not None, "Pulumi.dev.yaml enables bridge:vpnBackup"
     return plan, build_lab(plan)
 
 
@@ -357,6 +385,7 @@ def test_cloud_wan_backbone_speaks_as_its_core_network_edge(project: Path, tmp_p
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     path = project / "Pulumi.dev.yaml"
     data = yaml.safe_load(path.read_text())
+    data["config"].pop("bridge:vpnBackup", None)  # validation refuses a VPN backup on Cloud WAN
     aws = data["config"]["bridge:aws"]
     aws["backbone"] = "cloud-wan"
     del aws["transitGatewayAsn"]
@@ -371,3 +400,179 @@ def test_keep_directory_may_not_be_inside_the_sandbox_mounts(project: Path, caps
     monkeypatch.setattr(sandbox, "missing_prerequisites", lambda: [])
     assert main(["-C", str(project), "twin", "dev", "--keep", "/run/twin-files"]) == 2
     assert "choose another directory" in capsys.readouterr().err
+
+
+# --- the VPN backup (bridge:vpnBackup) ------------------------------------------------------------------
+
+
+def test_backup_is_an_internet_link_a_gateway_and_the_plans_four_tunnels(dev_backup: tuple[BridgePlan, Lab]) -> None:
+    plan, lab = dev_backup
+    assert plan.backup is not None
+    gw = lab.node("vpngw")
+    assert (gw.role, gw.asn, lab.vpn_gateway) == ("vpngw", L.AZURE_VPN_GATEWAY_ASN, "vpngw")
+    assert [lk.kind for lk in lab.links].count("internet") == 1
+    tunnels = [lk for lk in lab.links if lk.kind == "vpn-tunnel"]
+    assert [(lk.id, lk.a, lk.b) for lk in tunnels] == [(t.id, "tgw", "vpngw") for t in plan.backup.tunnels]
+    for t, planned in zip(lab.tunnels, plan.backup.tunnels, strict=True):
+        # the plan's inside addresses: AWS the first of the /30, Azure the second
+        assert (t.aws_address, t.azure_address) == (str(planned.aws.address.ip), str(planned.azure.address.ip))
+        assert (t.keepalive_s, t.hold_s) == (planned.timers.keepalive_s, planned.timers.hold_s) == (10, 30)
+    # four AWS outside addresses at the TGW, one public address per gateway instance
+    internet = lab.node("tgw").interface_to("vpngw")
+    assert len((internet.address, *internet.extra)) == 4
+    assert len({t.azure_outside for t in lab.tunnels}) == 2 == len((gw.interfaces[0].address, *gw.interfaces[0].extra))
+    assert len({t.vni for t in lab.tunnels}) == 4
+
+
+def test_vpn_sessions_run_without_bfd_at_the_aws_vpn_timers_and_a_lower_preference(
+        dev_backup: tuple[BridgePlan, Lab]) -> None:
+    _, lab = dev_backup
+    tgw, vpngw, ergw = (bgpd_config(lab.node(n)) for n in ("tgw", "vpngw", "ergw"))
+    for t in lab.tunnels:
+        assert f" neighbor {t.azure_address} timers 10 30\n" in tgw
+        assert f" neighbor {t.aws_address} timers 10 30\n" in vpngw
+        # neither AWS Site-to-Site VPN nor the Azure VPN gateway runs BFD
+        assert f"neighbor {t.azure_address} bfd" not in tgw and f"neighbor {t.aws_address} bfd" not in vpngw
+        assert f"neighbor {t.azure_address} password" not in tgw  # IPsec protects the session, not TCP MD5
+    # the TGW prefers Direct Connect, the Azure side ExpressRoute: VPN routes come in at local preference 50
+    assert "route-map FROM-VPNGW permit 10\n set local-preference 50\n" in tgw
+    assert "route-map FROM-VPNGW permit 10\n set local-preference 50\n" in ergw
+    assert "next-hop-self" in vpngw and "next-hop-self" not in ergw
+    assert " network 10.10.0.0/16\n" in tgw  # the TGW propagates its VPC CIDR to the VPN
+
+
+def test_vpn_routes_are_held_but_not_selected_while_a_private_path_is_up(dev_backup: tuple[BridgePlan, Lab]) -> None:
+    _, lab = dev_backup
+    tables = expected_routes(lab)
+    dx_path = "64513 64999 12076 65515"
+    assert tables["tgw"]["10.20.0.0/22"] == frozenset(
+        {Route("aws-dx-fcr-a", dx_path, True), Route("aws-dx-fcr-b", dx_path, True)}
+        | {Route(f"vpngw via {t.azure_address}", "65515", False) for t in lab.tunnels})
+    assert tables["ergw"]["10.10.0.0/16"] == frozenset({
+        Route("msee-primary", "12076 64999 64513", True), Route("msee-secondary", "12076 64999 64513", True),
+        Route("vpngw", "64512", False)})
+    assert tables["vpngw"]["10.10.0.0/16"] == frozenset(
+        Route(f"tgw via {t.aws_address}", "64512", True) for t in lab.tunnels)
+    assert tables["vpngw"]["10.20.0.0/22"] == frozenset({Route("ergw", "", True)})
+    # nothing crosses into the private path: the DX routers and the FCRs never see the VPN
+    assert "10.20.0.0/22" not in tables["aws-dx-fcr-a"] or all(
+        not r.peer.startswith("vpngw") for r in tables["aws-dx-fcr-a"]["10.20.0.0/22"])
+
+
+def test_routes_check_fails_when_the_vpn_would_win(dev_backup: tuple[BridgePlan, Lab]) -> None:
+    """The routes check is stated from the design: a TGW that selects the VPN (the preference inverted),
+    or a more specific prefix over the VPN, is a difference."""
+    _, lab = dev_backup
+    node = lab.node("tgw")
+    dx = node.neighbor_to("aws-dx-fcr-a").address, node.neighbor_to("aws-dx-fcr-b").address
+    dx_path = "64513 64999 12076 65515"
+
+    def tunnel_paths(best: bool) -> list[dict[str, Any]]:
+        return [{"valid": True, "bestpath": best and i == 0, "multipath": best, "path": "65515",
+                 "peerId": t.azure_address} for i, t in enumerate(lab.tunnels)]
+
+    as_designed = _frr_table({"10.20.0.0/22": [
+        {"valid": True, "bestpath": True, "multipath": True, "path": dx_path, "peerId": dx[0]},
+        {"valid": True, "multipath": True, "path": dx_path, "peerId": dx[1]}, *tunnel_paths(False)],
+        "10.10.0.0/16": [{"valid": True, "bestpath": True, "path": "", "peerId": "(unspec)"}]})
+    expected = expected_routes(lab)["tgw"]
+    assert table_differences("tgw", expected, observed_routes(node, as_designed)) == []
+    inverted = _frr_table({"10.20.0.0/22": [
+        {"valid": True, "path": dx_path, "peerId": dx[0]}, {"valid": True, "path": dx_path, "peerId": dx[1]},
+        *tunnel_paths(True)], "10.10.0.0/16": as_designed["routes"]["10.10.0.0/16"]})
+    lines = table_differences("tgw", expected, observed_routes(node, inverted))
+    assert len(lines) == 1 and "from vpngw via 169.254.21.2, AS path [65515];" in lines[0], lines
+    specific = _frr_table({**as_designed["routes"], "10.20.1.0/24": tunnel_paths(True)})
+    lines = table_differences("tgw", expected, observed_routes(node, specific))
+    assert lines and lines[0].startswith("tgw: 10.20.1.0/24 leaked here (from vpngw via"), lines
+
+
+def test_ipsec_only_lab_is_the_backup_alone(dev_backup: tuple[BridgePlan, Lab]) -> None:
+    plan, _ = dev_backup
+    lab = build_lab(plan, private=False)
+    assert {n.role for n in lab.nodes} == {"tgw", "ergw", "vpngw", "host"}
+    assert lab.sessions == () and not lab.private and len(lab.tunnels) == 4
+    assert expected_routes(lab)["tgw"]["10.20.0.0/22"] == frozenset(
+        Route(f"vpngw via {t.azure_address}", "65515", True) for t in lab.tunnels)
+    assert [(s.kind, s.backup) for s in plan_scenarios(lab)] == [("backup-down", "only")]
+
+
+def test_the_vpn_counts_as_a_path_once_every_private_path_is_lost(dev_backup: tuple[BridgePlan, Lab]) -> None:
+    _, lab = dev_backup
+    every = {s.id for s in lab.sessions}
+    assert private_paths(lab, every) == [] and complete_paths(lab, every) == [VPN_PATH]
+    assert complete_paths(lab, every, frozenset(t.id for t in lab.tunnels)) == []
+    scenarios = {s.name: s for s in plan_scenarios(lab)}
+    # dev's one metro and one circuit are no longer fatal: the backup carries the traffic
+    assert [s.name for s in scenarios.values() if s.exercises] == []
+    assert scenarios["metro-down DC"].backup == scenarios["circuit-down Washington DC"].backup == "carries"
+    assert scenarios["link-cut fcr-a/aws"].backup == scenarios["drain fcr-a/azure-primary"].backup == "idle"
+    assert scenarios["bfd-off fcr-a/aws"].backup == "idle"
+    assert [n for n, s in scenarios.items() if s.kind in BACKUP_KINDS] == [
+        "backup-failover", "backup-failback", "backup-down vpn1-t1"]
+    assert scenarios["backup-failover"].units == ("router:fcr-a", "router:fcr-b")  # on dev, the whole metro
+    # pairs that leave only the VPN are not run: backup-failover covers them, and exposures say so
+    ex = exposures(lab)
+    assert ex and all(e["backupCarries"] and e["lacks"].endswith("(meanwhile the VPN backup carries the traffic)")
+                      for e in ex)
+
+
+def test_without_a_backup_the_scenarios_are_as_before(dev: tuple[BridgePlan, Lab]) -> None:
+    _, lab = dev
+    assert not lab.tunnels and all(s.backup == "" and s.kind not in BACKUP_KINDS for s in plan_scenarios(lab))
+    assert all(not e["backupCarries"] for e in exposures(lab))
+
+
+def _result(sc: Scenario, **figures: Any) -> Result:
+    base: dict[str, Any] = {"detection_ms": 900, "outage_ms": 1100, "lost_packets": 1500, "sent_packets": 4800,
+                            "routes_lost": 0, "recovered": True, "flows_hit": 16, "health_matched": True,
+                            "recovered_after": True, "vpn_packets": 0, "vpn_packets_before": 0,
+                            "detail": "down at tgw, vpngw: Hold Timer Expired"}
+    base.update(figures)
+    return Result(sc.name, sc.kind, sc.target, False, **base)
+
+
+@pytest.mark.parametrize(("name", "figures", "failure"), [
+    ("backup-failover", {"vpn_packets": 4000}, None),
+    ("backup-failover", {"vpn_packets": 4000, "outage_ms": 2000}, "outage 2000 ms, not under 2000 ms"),
+    ("backup-failover", {"vpn_packets": 4000, "detection_ms": 1200}, "detection 1200 ms > 1000 ms"),
+    ("backup-failover", {"vpn_packets": 0}, "no probe packet crossed the VPN, with no private path left"),
+    ("backup-failover", {"vpn_packets": 4000, "vpn_packets_before": 3},
+     "3 probe packet(s) crossed the VPN before the fault, with every private path up"),
+    ("metro-down DC", {"vpn_packets": 4000, "outage_ms": 1900}, None),
+    ("link-cut fcr-a/aws", {}, None),
+    ("link-cut fcr-a/aws", {"vpn_packets": 12}, "12 probe packet(s) crossed the VPN while a private path was up"),
+    ("drain fcr-a/azure-primary", {"lost_packets": 0, "vpn_packets": 1},
+     "1 probe packet(s) crossed the VPN while a private path was up"),
+    ("backup-failback", {"lost_packets": 0, "detection_ms": 11000, "outage_ms": 5, "vpn_packets_before": 1600}, None),
+    ("backup-failback", {"lost_packets": 2, "detection_ms": 11000, "outage_ms": 20},
+     "2 packet(s) lost while traffic moved back to the private path"),
+    ("backup-failback", {"lost_packets": 0, "detection_ms": 11000, "vpn_packets": 40},
+     "40 probe packet(s) still crossed the VPN after the private path was back"),
+    ("backup-down vpn1-t1", {"lost_packets": 0, "detection_ms": 24000, "outage_ms": 5}, None),
+    ("backup-down vpn1-t1", {"lost_packets": 1, "detection_ms": 24000},
+     "1 packet(s) lost when a VPN tunnel went, with the private path up"),
+    ("backup-down vpn1-t1", {"lost_packets": 0, "detection_ms": 32000},
+     "detection 32000 ms, later than the 30 s hold timer"),
+    ("backup-down vpn1-t1", {"lost_packets": 0, "detection_ms": 24000, "detail": "down at tgw: Cease"},
+     "the tunnel's session was not brought down by the hold timer"),
+])
+def test_backup_judge_says_no(dev_backup: tuple[BridgePlan, Lab], name: str, figures: dict[str, Any],
+                              failure: str | None) -> None:
+    _, lab = dev_backup
+    sc = next(s for s in plan_scenarios(lab) if s.name == name)
+    result = _result(sc, **figures)
+    judge(sc, result)
+    assert result.passed is (failure is None), result.failures
+    if failure is not None:
+        assert failure in result.failures, result.failures
+
+
+def test_vpn_figures_round_trip_through_json(dev_backup: tuple[BridgePlan, Lab]) -> None:
+    _, lab = dev_backup
+    sc = next(s for s in plan_scenarios(lab) if s.kind == "backup-failover")
+    result = _result(sc, vpn_packets=4000, vpn_packets_before=0)
+    data = result.to_json()
+    assert (data["vpnPackets"], data["vpnPacketsBefore"]) == (4000, 0)
+    assert Result.from_json(data) == result
+    assert Lab.from_json(lab.to_json()) == lab

@@ -13,7 +13,15 @@ from typing import Any
 
 from .lab import LabError, RunningLab
 from .model import Session
-from .render import expected_routes, observed_routes, table_differences
+from .render import (
+    DPD_DELAY_S,
+    ESP_PROPOSAL,
+    IKE_PROPOSAL,
+    dpd_detection_s,
+    expected_routes,
+    observed_routes,
+    table_differences,
+)
 
 # How long a lab may take to come up (or to heal after a scenario) before it counts as broken.
 CONVERGE_TIMEOUT_S = 60.0
@@ -43,7 +51,9 @@ def session_problems(rl: RunningLab, neighbors: dict[str, dict[str, Any]] | None
             info = data.get(n.address, {})
             state = info.get("bgpState", "absent")
             if state != "Established":
-                out.append(f"{node.name}: session to {n.peer_node} ({n.address}) is {state}")
+                over = next((f" over VPN tunnel {t.id}" for t in rl.lab.tunnels
+                             if n.address in (t.aws_address, t.azure_address)), "")
+                out.append(f"{node.name}: session to {n.peer_node}{over} ({n.address}) is {state}")
             elif n.bfd_profile and info.get("peerBfdInfo", {}).get("status") != "Up":
                 status = info.get("peerBfdInfo", {}).get("status", "absent")
                 out.append(f"{node.name}: BFD to {n.peer_node} is {status}")
@@ -136,6 +146,9 @@ def converged_checks(rl: RunningLab) -> list[Check]:
                         f"{sum(len(n.neighbors) for n in lab.routers) // 2} BGP sessions Established, BFD Up "
                         f"on {sum(1 for s in lab.sessions if s.bfd)} of {len(lab.sessions)} bridge sessions"))
 
+    if lab.tunnels:
+        checks.append(ipsec_check(rl))
+
     # One session of each kind: a transit VIF's key is its own, an ExpressRoute peering's is shared by
     # both its links (the plan's arrangement; the sessions came up with it).
     tried = [next(s for s in lab.sessions if s.kind == kind) for kind in ("aws", "azure")
@@ -156,12 +169,52 @@ def converged_checks(rl: RunningLab) -> list[Check]:
         f"at {lab.azure_edge} with the expected AS paths, equal paths load-balanced; nothing else anywhere")))
 
     probe = rl.start_probe(max_seconds=BASELINE_PROBE_S + 10)
+    before = rl.vpn_data_packets() if lab.tunnels else 0
     ready = probe.wait_ready(5.0)
     if ready:
         time.sleep(BASELINE_PROBE_S)
     summary = probe.stop()
+    over_vpn = rl.vpn_data_packets() - before if lab.tunnels else 0
     ok = ready and summary.received == summary.sent
-    checks.append(Check("data-plane", ok, (
-        f"{summary.received}/{summary.sent} UDP packets from {lab.vpc_address} to {lab.vnet_address} and back "
-        f"({summary.flows} flows x {summary.pps}/s)") if ready else "no reply from the VNet host"))
+    detail = (f"{summary.received}/{summary.sent} UDP packets from {lab.vpc_address} to {lab.vnet_address} and back "
+              f"({summary.flows} flows x {summary.pps}/s)") if ready else "no reply from the VNet host"
+    if lab.tunnels and lab.private:
+        # While the private path is up the VPN backup carries nothing (its routes are held, not selected).
+        ok = ok and over_vpn == 0
+        detail += f"; {over_vpn} crossed the VPN backup" + ("" if over_vpn == 0 else " while the private path was up")
+    elif lab.tunnels:
+        ok = ok and over_vpn > 0
+        detail += f"; {over_vpn} crossed the VPN (IPsec only)"
+    checks.append(Check("data-plane", ok, detail))
     return checks
+
+
+def ipsec_problems(rl: RunningLab) -> list[str]:
+    """Every VPN tunnel whose IPsec SA is not up at both ends (IKE SA established, CHILD_SA installed)."""
+    out = []
+    states = {node: rl.ipsec_sas(node) for node in sorted({n for t in rl.lab.tunnels for n in (t.aws, t.azure)})}
+    for t in rl.lab.tunnels:
+        for node in (t.aws, t.azure):
+            if states[node].get(t.id) != "up":
+                out.append(f"{node}: IPsec SA of VPN tunnel {t.id} is {states[node].get(t.id, 'none')} "
+                           f"(IKEv2 {t.aws_outside if node == t.azure else t.azure_outside}; charon log: "
+                           f"{node}/ipsec/charon.log)")
+    return out
+
+
+def ipsec_check(rl: RunningLab) -> Check:
+    """Every tunnel's IPsec SA up at both ends, and the internet link carrying ESP in UDP only: since the lab
+    was built (IKE, every BGP session's setup and keepalives over the tunnels) no VXLAN packet crossed it in
+    the clear, and ESP did."""
+    problems = ipsec_problems(rl)
+    seen = rl.internet_packets()
+    if seen["clear"]:
+        problems.append(f"{seen['clear']} VXLAN packet(s) crossed the internet link in the clear")
+    if not seen["esp"]:
+        problems.append("no ESP crossed the internet link")
+    t = rl.lab.tunnels[0]
+    return Check("ipsec", not problems, "; ".join(problems) or (
+        f"{len(rl.lab.tunnels)} tunnels: IKEv2 SA and ESP CHILD_SA up at both ends ({IKE_PROPOSAL}, ESP "
+        f"{ESP_PROPOSAL}, userspace ESP in UDP/4500; DPD {DPD_DELAY_S} s + retransmissions = "
+        f"{dpd_detection_s(t.dpd_timeout_s):.0f} s); the internet link carried {seen['esp']} ESP-in-UDP "
+        f"packets and no VXLAN in the clear"))

@@ -6,7 +6,8 @@ protocol and route table show) and the cloud end (what the VIF's BGP peer, or th
 route table, shows). The routes each end received on the session are the paths in its BGP table
 whose peer is the other end (``peerId`` in ``show bgp ipv4 unicast json``). A router that does not
 answer (stopped) holds no session and no route. The edges (the TGW, the ExpressRoute gateway) are
-read too: a prefix with no valid path there is lost to the whole bridge.
+read too: a prefix with no valid path there is lost to the whole bridge (paths over the VPN backup do
+not count: the backup is not the bridge).
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ def observe(rl: RunningLab) -> Observation:
     for edge, want in ((lab.aws_edge, lab.azure_prefixes), (lab.azure_edge, lab.aws_prefixes)):
         data = read(edge)
         routes = data[1] if data else {}
-        seen = tuple(p for p, paths in routes.items() if any(path.get("valid") for path in paths))
+        # What the private bridge still carries: a path over the VPN backup is not one (the backup is no
+        # bridge session; twin.scenarios measures it on its own).
+        vpn = {n.address for n in lab.node(edge).neighbors if n.backup}
+        seen = tuple(p for p, paths in routes.items()
+                     if any(path.get("valid") and path.get("peerId") not in vpn for path in paths))
         obs.edges.append(EdgeRoutes(edge, f"twin:{edge}", want, seen))
     return obs

@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import pwd
+import re
 import select
 import signal
 import socket
@@ -28,7 +29,7 @@ from typing import Any
 from .model import Lab, Link, Node
 from .probe import PORT as PROBE_PORT
 from .probe import Summary
-from .render import RUN_DIR, frr_configs
+from .render import CHARON_RUN, NATT_PORT, RUN_DIR, VXLAN_PORT, frr_configs, ipsec_configs, ipsec_dir
 
 FRR_DIR = Path("/usr/lib/frr")
 DAEMONS = ("zebra", "bfdd", "bgpd")
@@ -59,6 +60,17 @@ DROP_QDISC = ("tbf", "rate", "8bit", "burst", "1", "limit", "1")
 # packets a second each, so an outage is timed to 10 ms.
 PROBE_FLOWS = 16
 PROBE_PPS = 100
+
+# The HTB class a VPN tunnel's data packets (UDP) go to; everything else (BGP) takes the default.
+DATA_CLASS = "1:2"
+
+# strongSwan's IKE daemon (Debian package strongswan-charon) and its control program (strongswan-swanctl);
+# the userspace ESP backend is in libcharon-extra-plugins.
+CHARON = Path("/usr/lib/ipsec/charon")
+SWANCTL = "swanctl"
+# What the internet link's counters sort packets into (:meth:`RunningLab.internet_packets`): VXLAN in
+# the clear (UDP/4789, which must stay 0) and ESP in UDP (4500: IKE after NAT-T and every ESP packet).
+CLEAR_CLASS, ESP_CLASS = "1:3", "1:4"
 
 DAEMON_START_TIMEOUT_S = 15.0
 # The probe stops within half a second (it waits for replies in flight); this is for a busy machine.
@@ -153,6 +165,7 @@ class RunningLab:
         self.broken_links: set[str] = set()
         self.down_routers: set[str] = set()
         self.macs: dict[tuple[str, str], str] = {}
+        self.charons: dict[str, subprocess.Popen[bytes]] = {}
         uid = pwd.getpwnam(FRR_USER)
         self._frr_ids = (uid.pw_uid, uid.pw_gid)
 
@@ -172,17 +185,150 @@ class RunningLab:
             run(["ip", "netns", "exec", node.name, "sh", "-ec", script])
         run(["ip", "-batch", "-"], stdin="".join(
             f"link add {lk.a_iface} netns {lk.a} type veth peer name {lk.b_iface} netns {lk.b}\n"
-            for lk in lab.links))
+            for lk in lab.links if lk.kind != "vpn-tunnel"))
+        self._add_tunnels()
         for node in lab.nodes:
             lines = ["link set lo up"]
             for iface in node.interfaces:
-                lines += [f"addr add {iface.address} dev {iface.name}", f"link set {iface.name} up",
-                          f"link set {iface.name} alias {iface.peer_node}"]
+                lines += [f"addr add {a} dev {iface.name}" for a in (iface.address, *iface.extra)]
+                lines += [f"link set {iface.name} up", f"link set {iface.name} alias {iface.peer_node}"]
             run(["ip", "-n", node.name, "-batch", "-"], stdin="\n".join(lines) + "\n")
+        self._count_tunnel_data()
         self._pin_neighbours()
         for node in lab.nodes:
             if node.routes:
                 run(["ip", "-n", node.name, "-batch", "-"], stdin="".join(f"route add {r}\n" for r in node.routes))
+        self._count_internet()
+        self.start_ipsec()
+
+    def _add_tunnels(self) -> None:
+        """The VPN backup's tunnels: a VXLAN interface at each end between the tunnel's two protected /32s,
+        which only its IPsec SA joins (:meth:`start_ipsec`; twin.render, "the VPN backup's IPsec")."""
+        for t in self.lab.tunnels:
+            for node, local, remote in ((t.aws, t.aws_selector, t.azure_selector),
+                                        (t.azure, t.azure_selector, t.aws_selector)):
+                run(["ip", "-n", node, "addr", "add", f"{local}/32", "dev", "lo"])
+                run(["ip", "-n", node, "link", "add", t.id, "type", "vxlan", "id", str(t.vni), "local", local,
+                     "remote", remote, "dstport", str(VXLAN_PORT)])
+
+    def _internet(self, node: str) -> str:
+        lab = self.lab
+        return next(i.name for i in lab.node(node).interfaces if lab.link(i.link).kind == "internet")
+
+    def _vpn_ends(self) -> list[str]:
+        return sorted({n for t in self.lab.tunnels for n in (t.aws, t.azure)})
+
+    def _count_internet(self) -> None:
+        """Count what each VPN end sends onto the internet: VXLAN in the clear (UDP to 4789, which must never
+        be seen), ESP in UDP (to or from 4500) and the rest. An HTB qdisc whose classes count; it never drops."""
+        for node in self._vpn_ends():
+            dev = self._internet(node)
+            udp = "match ip protocol 17 0xff"
+            run(["tc", "-n", node, "-batch", "-"], stdin="".join(f"{line}\n" for line in (
+                f"qdisc add dev {dev} root handle 1: htb default 1 r2q 100000",
+                f"class add dev {dev} parent 1: classid 1:1 htb rate 10gbit",
+                f"class add dev {dev} parent 1: classid {CLEAR_CLASS} htb rate 10gbit",
+                f"class add dev {dev} parent 1: classid {ESP_CLASS} htb rate 10gbit",
+                f"filter add dev {dev} parent 1: protocol ip prio 1 u32 {udp} match ip dport {VXLAN_PORT} 0xffff "
+                f"flowid {CLEAR_CLASS}",
+                f"filter add dev {dev} parent 1: protocol ip prio 2 u32 {udp} match ip dport {NATT_PORT} 0xffff "
+                f"flowid {ESP_CLASS}",
+                f"filter add dev {dev} parent 1: protocol ip prio 3 u32 {udp} match ip sport {NATT_PORT} 0xffff "
+                f"flowid {ESP_CLASS}")))
+
+    def internet_packets(self) -> dict[str, int]:
+        """Packets the VPN ends have sent onto the internet link since the lab was built, by kind: "clear"
+        (VXLAN, unencrypted) and "esp" (ESP and IKE in UDP/4500)."""
+        total = {"clear": 0, "esp": 0}
+        for node in self._vpn_ends():
+            if node in self.down_routers:
+                continue
+            out = run(["tc", "-n", node, "-s", "class", "show", "dev", self._internet(node)])
+            for kind, cls in (("clear", CLEAR_CLASS), ("esp", ESP_CLASS)):
+                found = re.search(rf"class htb {re.escape(cls)} .*?\n\s*Sent \d+ bytes (\d+) pkt", out)
+                if found is None:
+                    raise LabError(f"{node}: no {kind} counter on its internet link: {out.strip()[:200]}")
+                total[kind] += int(found.group(1))
+        return total
+
+    def start_ipsec(self) -> None:
+        """Start charon at each VPN end, in its node's namespace and a mount namespace of its own (its pid
+        file is fixed at /var/run/charon.pid, so each needs its own /run: the node's IPsec directory), load its
+        tunnels with swanctl (the AWS ends first: they answer, the Azure ends initiate) and return once every
+        charon answers; the SAs come up while the lab converges."""
+        ends = self._vpn_ends()
+        for node in ends:
+            home = Path(ipsec_dir(node))
+            home.mkdir(parents=True, exist_ok=True)
+            for name, text in ipsec_configs(self.lab, node).items():
+                (home / name).write_text(text, encoding="utf-8")
+                (home / name).chmod(0o600)
+            out = (home / "charon.out").open("ab")
+            cmd = ["ip", "netns", "exec", node, "unshare", "--mount", "--propagation", "private", "--",
+                   "sh", "-ec", f'mount --bind "$0" {CHARON_RUN}; exec {CHARON}', str(home)]
+            env = {**os.environ, "STRONGSWAN_CONF": f"{CHARON_RUN}/strongswan.conf"}
+            self.charons[node] = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                                  env=env)
+            out.close()
+
+        def ready() -> bool:
+            for node, proc in self.charons.items():
+                if proc.poll() is not None:
+                    log = (Path(ipsec_dir(node)) / "charon.out").read_text(errors="replace")[-400:]
+                    raise LabError(f"charon on {node} exited ({proc.returncode}): {log.strip()}")
+            return all((Path(ipsec_dir(n)) / "charon.vici").exists() for n in ends)
+
+        self._wait(ready, "charon to start")
+        aws_first = sorted(ends, key=lambda n: n not in {t.aws for t in self.lab.tunnels})
+        for node in aws_first:
+            self.swanctl(node, "--load-all", "--noprompt", "--file", f"{ipsec_dir(node)}/swanctl.conf")
+
+    def swanctl(self, node: str, *args: str) -> str:
+        """Run swanctl against ``node``'s charon (its vici socket)."""
+        return run(["ip", "netns", "exec", node, SWANCTL, *args, "--uri", f"unix://{ipsec_dir(node)}/charon.vici"],
+                   timeout=15.0)
+
+    def ipsec_sas(self, node: str) -> dict[str, str]:
+        """Each tunnel's state at ``node``: "up" (IKE SA established and its CHILD_SA installed), else the IKE
+        SA's state (CONNECTING, ...) or "none"."""
+        out = self.swanctl(node, "--list-sas", "--noblock")
+        state: dict[str, str] = {}
+        current = None
+        for line in out.splitlines():
+            ike = re.match(r"^(\S+): #\d+, (\w+), IKEv2", line)
+            if ike:
+                current = ike.group(1)
+                if state.get(current) != "up":
+                    state[current] = ike.group(2)
+            elif current and re.match(r"^\s+\S+: #\d+, reqid \d+, INSTALLED, TUNNEL", line) \
+                    and state.get(current) == "ESTABLISHED":
+                state[current] = "up"
+        return {t.id: state.get(t.id, "none") for t in self.lab.tunnels if node in (t.aws, t.azure)}
+
+    def _count_tunnel_data(self) -> None:
+        """Count data packets entering each tunnel, apart from BGP: an HTB qdisc whose second class takes
+        every UDP packet (the probe's; BGP is TCP). Its counter is :meth:`vpn_data_packets`."""
+        for t in self.lab.tunnels:
+            for node in (t.aws, t.azure):
+                run(["tc", "-n", node, "-batch", "-"], stdin="".join(f"{line}\n" for line in (
+                    f"qdisc add dev {t.id} root handle 1: htb default 1 r2q 100000",
+                    f"class add dev {t.id} parent 1: classid 1:1 htb rate 10gbit",
+                    f"class add dev {t.id} parent 1: classid {DATA_CLASS} htb rate 10gbit",
+                    f"filter add dev {t.id} parent 1: protocol ip u32 match ip protocol 17 0xff flowid {DATA_CLASS}")))
+
+    def vpn_data_packets(self) -> int:
+        """Data packets (UDP: the probe's) sent into any VPN tunnel, at either end, since the lab was built."""
+        total = 0
+        for t in self.lab.tunnels:
+            for node in (t.aws, t.azure):
+                if node in self.down_routers:
+                    continue
+                out = run(["tc", "-n", node, "-s", "class", "show", "dev", t.id])
+                found = re.search(rf"class htb {re.escape(DATA_CLASS)} .*?\n\s*Sent \d+ bytes (\d+) pkt", out)
+                if found is None:
+                    raise LabError(f"{node}: no data counter on tunnel {t.id}: {out.strip()[:200]}")
+                total += int(found.group(1))
+        return total
 
     def _pin_neighbours(self) -> None:
         """Make every link's neighbour entries permanent, on both ends.
@@ -276,10 +422,10 @@ class RunningLab:
 
     def teardown(self) -> None:
         """Stop every process and delete every namespace this lab made (best effort, never raises)."""
-        for proc in self.helpers:
+        for proc in [*self.helpers, *self.charons.values()]:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
-        for proc in self.helpers:
+        for proc in [*self.helpers, *self.charons.values()]:
             with contextlib.suppress(Exception):
                 proc.wait(5)
         for name in list(self.daemons):
@@ -310,13 +456,33 @@ class RunningLab:
         """Cut a link silently: both ends keep carrier but address their frames to a MAC nobody has.
 
         The peer's interface discards every frame (not addressed to it) and the sender's stack sees
-        each one leave normally, as when a provider's path black-holes traffic.
+        each one leave normally, as when a provider's path black-holes traffic. A VPN tunnel is cut
+        on the internet, between its two outside addresses (:meth:`_internet_path`): IKE and ESP stop,
+        so dead-peer detection sees it as the clouds' would.
         """
-        for node, iface in self._ends(self.lab.link(link_id)):
+        link = self.lab.link(link_id)
+        if link.kind == "vpn-tunnel":
+            self._internet_path(self.lab.tunnel(link_id).id, cut=True)
+            self.broken_links.add(link_id)
+            return
+        for node, iface in self._ends(link):
             run(["ip", "-n", node, *self._neighbour(node, iface, cut=True).split()])
         self.broken_links.add(link_id)
 
+    def _internet_path(self, tunnel_id: str, *, cut: bool) -> None:
+        """Lose (or restore) the internet path of one tunnel: at each end, a policy-routing rule black-holes
+        what it sends from its outside address to the other's; the other tunnels, which share the link and
+        one of the two addresses, keep theirs."""
+        t = self.lab.tunnel(tunnel_id)
+        verb = "add" if cut else "del"
+        for node, src, dst in ((t.aws, t.aws_outside, t.azure_outside), (t.azure, t.azure_outside, t.aws_outside)):
+            run(["ip", "-n", node, "rule", verb, "priority", "100", "from", src, "to", dst, "blackhole"])
+
     def mend(self, link_id: str) -> None:
+        if self.lab.link(link_id).kind == "vpn-tunnel":
+            self._internet_path(link_id, cut=False)
+            self.broken_links.discard(link_id)
+            return
         for node, iface in self._ends(self.lab.link(link_id)):
             run(["ip", "-n", node, *self._neighbour(node, iface, cut=False).split()])
         self.broken_links.discard(link_id)

@@ -14,8 +14,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, Union
 
-Role = Literal["host", "tgw", "dx", "fcr", "msee", "ergw"]
-LinkKind = Literal["transit-vif", "expressroute", "internal", "host"]
+Role = Literal["host", "tgw", "dx", "fcr", "msee", "ergw", "vpngw"]
+LinkKind = Literal["transit-vif", "expressroute", "internal", "host", "internet", "vpn-tunnel"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class Interface:
     link: str
     peer_node: str
     description: str
+    #: further addresses on the same interface (the VPN endpoints' outside addresses on the internet link)
+    extra: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,12 @@ class Neighbor:
     advertise: tuple[str, ...] | None = None
     # Prefixes never advertised to the neighbour, whatever ``advertise`` says.
     suppress: tuple[str, ...] = ()
+    # Local preference given to every route learned from the neighbour (None: BGP's default, 100).
+    local_pref: int | None = None
+    # iBGP: this node gives its own address as the next hop of what it passes on.
+    next_hop_self: bool = False
+    # A session of the VPN backup (a tunnel's, or the VPN gateway's inside Azure), not of the private path.
+    backup: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,6 +133,32 @@ class Session:
     key_id: str = ""
     #: the ExpressRoute circuit an Azure session belongs to (0 or 1); None for a transit VIF
     circuit: int | None = None
+
+
+@dataclass(frozen=True)
+class Tunnel:
+    """One tunnel of the VPN backup: an encapsulated link between an AWS outside address and an Azure
+    gateway instance's public address over the lab's internet link, with a BGP session over it."""
+
+    id: str  # the plan's tunnel id (vpn1-t1, ...); also the link id and both ends' interface name
+    instance: int  # the Azure gateway instance (0, 1)
+    aws: str  # node names: the AWS end (the TGW) and the Azure VPN gateway
+    azure: str
+    aws_address: str  # inside addresses (BGP)
+    azure_address: str
+    aws_outside: str  # outside addresses (the IKE peers; ESP in UDP between them)
+    azure_outside: str
+    vni: int
+    keepalive_s: int
+    hold_s: int
+    dpd_timeout_s: int
+    # The tunnel's protected endpoints: a /32 at each end, the VXLAN endpoints and the IPsec SA's
+    # traffic selectors (twin.render, "The VPN backup's IPsec").
+    aws_selector: str = ""
+    azure_selector: str = ""
+    # Each end's pre-shared key (the plan gives both ends one key; a test mis-keys one end).
+    aws_psk: str = ""
+    azure_psk: str = ""
 
 
 @dataclass(frozen=True)
@@ -196,6 +230,12 @@ class Lab:
     circuits: tuple[Circuit, ...] = ()
     metros: tuple[Metro, ...] = ()
     single_points: tuple[SinglePointRef, ...] = ()
+    #: the VPN backup's tunnels (empty without a backup)
+    tunnels: tuple[Tunnel, ...] = ()
+    #: the Azure VPN gateway's node (None without a backup)
+    vpn_gateway: str | None = None
+    #: False for the IPsec-only comparison lab: no private path, the VPN alone
+    private: bool = True
 
     def node(self, name: str) -> Node:
         return next(n for n in self.nodes if n.name == name)
@@ -205,6 +245,9 @@ class Lab:
 
     def link(self, link_id: str) -> Link:
         return next(lk for lk in self.links if lk.id == link_id)
+
+    def tunnel(self, tunnel_id: str) -> Tunnel:
+        return next(t for t in self.tunnels if t.id == tunnel_id)
 
     @property
     def routers(self) -> tuple[Node, ...]:

@@ -30,6 +30,33 @@ Modelling choices, each a documented provider behaviour or a stated assumption (
   check is only stricter than reality.
 * AWS takes a session over 100 routes idle and Azure drops one over its tier limit; both become
   FRR ``maximum-prefix N force`` without restart (down until cleared).
+
+With the plan's VPN backup (``bridge:vpnBackup``, :mod:`stacks.vpn`) the lab grows an internet link
+between the TGW and a ``vpngw`` node (the active-active Azure VPN gateway, ASN 65515), four tunnels
+over it and a BGP session over each, always up:
+
+* The TGW terminates the tunnels itself, as a VPN attachment of the transit gateway does: the BGP
+  sessions speak its ASN, and it holds the four AWS outside addresses on the internet link.
+* The gateway's two instances are one node with two outside addresses: one resource, one ASN, one
+  set of routes; no scenario fails an instance apart from its tunnels, and a node less is a third
+  fewer daemons on a two-core machine.
+* This kernel has no ESP (``CONFIG_INET_ESP`` is off: ``ip xfrm state add ... proto esp`` answers
+  "Requested type not found"), no VTI, GRE or xfrm interfaces: a tunnel is a VXLAN interface
+  between the two outside addresses (a route-based tunnel, as both clouds' VPNs are), with the
+  plan's inside /30 on it. Encryption and IKE, and so dead-peer detection, are not modelled
+  (docs/twin.md); the BGP hold timer (30 s, shorter than any DPD timeout AWS allows) ends a dead
+  tunnel's session.
+* No BFD on the VPN sessions: neither cloud's API has a BFD setting for a VPN, only dead-peer
+  detection (AWS VpnTunnelOptionsSpecification: DPDTimeoutSeconds, DPDTimeoutAction,
+  https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpnTunnelOptionsSpecification.html;
+  Azure connections: dpdTimeoutSeconds, https://learn.microsoft.com/en-us/azure/templates/microsoft.network/connections).
+* Preference as the clouds encode it: the TGW prefers Direct Connect gateway routes over VPN routes
+  for the same prefix ("Route evaluation order",
+  https://docs.aws.amazon.com/vpc/latest/tgw/how-transit-gateways-work.html), Azure prefers
+  ExpressRoute over a site-to-site VPN (https://learn.microsoft.com/en-us/azure/expressroute/expressroute-howto-coexist-resource-manager).
+  Both become a lower local preference (:data:`VPN_LOCAL_PREF`) on VPN-learned routes: at the TGW on
+  the tunnel sessions, at the ExpressRoute gateway on an iBGP session to the VPN gateway (both in
+  GatewaySubnet, both ASN 65515), which stands for the VNet's effective routes choosing between them.
 """
 
 from __future__ import annotations
@@ -61,6 +88,7 @@ from .model import (
     Role,
     Session,
     SinglePointRef,
+    Tunnel,
 )
 
 # Inside the sandbox /run is a private tmpfs; configs, logs and FRR's sockets live there.
@@ -92,6 +120,27 @@ MAXIMUM_PATHS = 8
 
 # Fixed lab nodes; the plan's router names must not take them.
 TGW, ERGW, VPC_HOST, VNET_HOST = "tgw", "ergw", "vpc", "vnet"
+VPNGW = "vpngw"
+
+# The VPN backup's internet: RFC 5737's TEST-NET-3, never routed. AWS's four tunnel outside addresses
+# from .11, the Azure gateway instances' public addresses from .100.
+INTERNET = ipaddress.IPv4Network("203.0.113.0/24")
+AWS_OUTSIDE_OFFSET, AZURE_OUTSIDE_OFFSET = 11, 100
+# The internet link takes the lower half of it; each tunnel's protected endpoints (its IPsec traffic
+# selectors, the ends of its VXLAN) are /32s from the upper half, on no link: reachable only through
+# the tunnel's SA (a route charon installs), never in the clear.
+WIRE_PREFIXLEN = 25
+AWS_SELECTOR_OFFSET, AZURE_SELECTOR_OFFSET = 129, 193
+# VXLAN (RFC 7348) carries each tunnel inside its SA; its network identifier is this plus the tunnel's
+# position.
+VXLAN_PORT = 4789
+# IKE and ESP in UDP (RFC 3948): charon's NAT-T port, the only one ESP crosses the internet on.
+IKE_PORT, NATT_PORT = 500, 4500
+VNI_BASE = 100
+# Local preference of routes learned over the VPN (BGP's default is 100): the private path wins while
+# it is up, as both clouds prefer it (module docstring).
+VPN_LOCAL_PREF = 50
+DEFAULT_LOCAL_PREF = 100
 
 # Host addresses: AWS keeps the first four of a subnet, the VPC router is the first; Azure keeps
 # the first four too, so the gateway and the endpoint host take the fifth of their subnets.
@@ -126,8 +175,23 @@ def _lab_pool(plan: BridgePlan) -> ipaddress.IPv4Network:
                                "keep one of 198.18.0.0/15 or 100.64.0.0/10 out of the plan")])
 
 
+def _check_internet(plan: BridgePlan) -> None:
+    used = [*plan.aws_prefixes, *plan.azure_prefixes, plan.hub.cidr]
+    clash = [str(n) for n in used if n.overlaps(INTERNET)]
+    if clash:
+        raise ConfigError([Problem("bridge:vpnBackup", clash, f"overlaps {INTERNET}, the address range the twin "
+                                   "gives the VPN backup's internet link",
+                                   f"keep {INTERNET} (TEST-NET-3) out of the plan")])
+
+
 def _md5_key() -> str:
     return "".join(secrets.choice(MD5_ALPHABET) for _ in range(MD5_KEY_LEN))
+
+
+def _psk() -> str:
+    """A tunnel's pre-shared key: as long as the plan generates them (stacks.limits.VPN_PSK_GENERATED_LEN),
+    letters and digits (both clouds accept them)."""
+    return "".join(secrets.choice(MD5_ALPHABET) for _ in range(L.VPN_PSK_GENERATED_LEN))
 
 
 @dataclass
@@ -191,17 +255,22 @@ def _ip(address: str) -> str:
 def _peer(a: _Draft, a_addr: str, b: _Draft, b_addr: str, *, description: str, keepalive_s: int, hold_s: int,
           session: str | None = None, bfd: BfdProfile | None = None, md5: str | None = None,
           a_max: int | None = None, b_max: int | None = None,
-          a_advertises: tuple[str, ...] | None = None, b_advertises: tuple[str, ...] | None = None) -> None:
-    """Configure a BGP session on both ends (``a_max`` is what ``a`` accepts from ``b``)."""
-    for me, my_addr, other, other_addr, maximum, advertise in (
-            (a, a_addr, b, b_addr, a_max, a_advertises), (b, b_addr, a, a_addr, b_max, b_advertises)):
+          a_advertises: tuple[str, ...] | None = None, b_advertises: tuple[str, ...] | None = None,
+          a_local_pref: int | None = None, b_local_pref: int | None = None, a_nh_self: bool = False,
+          b_nh_self: bool = False, backup: bool = False) -> None:
+    """Configure a BGP session on both ends (``a_max`` is what ``a`` accepts from ``b``, ``a_local_pref``
+    what ``a`` gives routes from ``b``)."""
+    for me, my_addr, other, other_addr, maximum, advertise, pref, nh_self in (
+            (a, a_addr, b, b_addr, a_max, a_advertises, a_local_pref, a_nh_self),
+            (b, b_addr, a, a_addr, b_max, b_advertises, b_local_pref, b_nh_self)):
         assert other.asn is not None, "both ends of a BGP session are routers"
         if bfd is not None:
             me.bfd_profiles[bfd.name] = bfd
         me.neighbors.append(Neighbor(
             peer_node=other.name, address=_ip(other_addr), local_address=_ip(my_addr), remote_asn=other.asn,
             description=description, keepalive_s=keepalive_s, hold_s=hold_s, session=session,
-            bfd_profile=bfd.name if bfd else None, md5=md5, max_prefixes=maximum, advertise=advertise))
+            bfd_profile=bfd.name if bfd else None, md5=md5, max_prefixes=maximum, advertise=advertise,
+            local_pref=pref, next_hop_self=nh_self, backup=backup))
 
 
 def _stand_in_backbone_asn(plan: BridgePlan) -> int:
@@ -212,17 +281,21 @@ def _stand_in_backbone_asn(plan: BridgePlan) -> int:
     return asn
 
 
-def build_lab(plan: BridgePlan, *, backbone_asn: int | None = None, bfd_off: Iterable[str] = ()) -> Lab:
+def build_lab(plan: BridgePlan, *, backbone_asn: int | None = None, bfd_off: Iterable[str] = (),
+              private: bool = True) -> Lab:
     """The lab for ``plan``; ``bfd_off`` names sessions to render without BFD (the hold-timer lab).
 
     ``backbone_asn`` is the Cloud WAN core network edge's ASN when the plan has no transit gateway
-    (the plan does not carry it); without either a private stand-in is used.
+    (the plan does not carry it); without either a private stand-in is used. ``private=False``
+    renders the plan's VPN backup alone, without the private path (the IPsec-only comparison).
     """
     bfd_off = tuple(bfd_off)
+    if not private and plan.backup is None:
+        raise ValueError("an IPsec-only lab needs a plan with a VPN backup (bridge:vpnBackup)")
     unknown = [s for s in bfd_off if s not in {x.id for x in plan.sessions}]
     if unknown:
         raise ValueError(f"no such sessions: {unknown}")
-    fixed = {TGW, ERGW, VPC_HOST, VNET_HOST, *(s.cloud.name for s in plan.sessions)}
+    fixed = {TGW, ERGW, VPC_HOST, VNET_HOST, VPNGW, *(s.cloud.name for s in plan.sessions)}
     clash = sorted(r.name for r in plan.routers if r.name in fixed)
     if clash:
         raise ConfigError([Problem("bridge:exchange.routers", clash,
@@ -259,7 +332,7 @@ def build_lab(plan: BridgePlan, *, backbone_asn: int | None = None, bfd_off: Ite
     # The FCR ASN is the metro's (a bridge in two metros has two).
     fcr_asn = {s.router: s.fcr.asn for s in plan.sessions}
     fcrs = {r.name: b.node(r.name, "fcr", f"Equinix Fabric Cloud Router {r.name} ({r.metro}, ASN {fcr_asn[r.name]})",
-                           fcr_asn[r.name]) for r in plan.routers}
+                           fcr_asn[r.name]) for r in plan.routers if private}
     # The plan's key arrangement: one key per key id, so both links of an ExpressRoute peering share
     # theirs and each transit VIF has its own.
     keys = {s.key.id: _md5_key() for s in plan.sessions}
@@ -269,7 +342,7 @@ def build_lab(plan: BridgePlan, *, backbone_asn: int | None = None, bfd_off: Ite
         f.redistribute_connected = True
 
     sessions: list[Session] = []
-    for s in plan.sessions:
+    for s in (plan.sessions if private else ()):
         fcr = fcrs[s.router]
         bfd_on = s.bfd.enabled and s.id not in bfd_off
         profile = BfdProfile(f"{s.kind}-{_name_token(s.id).lower()}", s.bfd.interval_ms, s.bfd.multiplier)
@@ -314,7 +387,11 @@ def build_lab(plan: BridgePlan, *, backbone_asn: int | None = None, bfd_off: Ite
     _hold_back(b.nodes, "dx", TGW, aws)
     _hold_back(b.nodes, "msee", ERGW, azure)
 
+    tunnels = _add_backup(b, plan, tgw, ergw) if plan.backup is not None else []
+
     notes = [f"sessions without BFD: {', '.join(bfd_off)}"] if bfd_off else []
+    if not private:
+        notes.append("IPsec-only: the VPN backup without the private path")
     if plan.fcr_asn_source == "stand-in":
         notes.append(f"FCR ASN {plan.fcr_asn} is the plan's stand-in")
     return Lab(
@@ -324,10 +401,65 @@ def build_lab(plan: BridgePlan, *, backbone_asn: int | None = None, bfd_off: Ite
         azure_edge=ERGW, excess_pool=str(b.excess_pool), bfd_off=bfd_off, notes=tuple(notes),
         circuits=tuple(Circuit(c.circuit, c.peering_location, c.metro,
                                tuple(s.id for s in sessions if s.circuit == c.circuit))
-                       for c in (plan.circuits or (plan.azure,))),
+                       for c in (plan.circuits or (plan.azure,)) if private),
         metros=tuple(Metro(m, tuple(r.name for r in plan.routers if r.metro == m))
-                     for m in dict.fromkeys(r.metro for r in plan.routers)),
-        single_points=tuple(SinglePointRef(sp.kind, sp.name) for sp in plan.single_points))
+                     for m in dict.fromkeys(r.metro for r in plan.routers) if private),
+        single_points=tuple(SinglePointRef(sp.kind, sp.name) for sp in plan.single_points if private),
+        tunnels=tuple(tunnels), vpn_gateway=VPNGW if tunnels else None, private=private)
+
+
+def _add_backup(b: _Builder, plan: BridgePlan, tgw: _Draft, ergw: _Draft) -> list[Tunnel]:
+    """The VPN backup: the internet link, the Azure VPN gateway, four tunnels and their BGP sessions."""
+    backup = plan.backup
+    assert backup is not None
+    _check_internet(plan)
+    assert tgw.asn == backup.aws_asn or plan.tgw_asn is None, "the VPN speaks the backbone's ASN"
+    vpngw = b.node(VPNGW, "vpngw", f"Azure VPN gateway, active-active (ASN {backup.azure_asn}), in GatewaySubnet",
+                   backup.azure_asn)
+    hosts = list(INTERNET.hosts())
+    aws_outside = {t.id: f"{hosts[AWS_OUTSIDE_OFFSET - 1 + i]}" for i, t in enumerate(backup.tunnels)}
+    instances = sorted({t.instance for t in backup.tunnels})
+    azure_outside = {i: f"{hosts[AZURE_OUTSIDE_OFFSET - 1 + i]}" for i in instances}
+    plen = WIRE_PREFIXLEN
+    # One veth: the TGW holds the AWS outside addresses, the gateway its instances' public addresses.
+    first_aws, *more_aws = aws_outside.values()
+    first_az, *more_az = azure_outside.values()
+    b.link(f"{TGW}~{VPNGW}", "internet", tgw, f"{first_aws}/{plen}", vpngw, f"{first_az}/{plen}")
+    tgw.interfaces[-1] = dataclasses.replace(tgw.interfaces[-1], extra=tuple(f"{a}/{plen}" for a in more_aws),
+                                             description="internet: the VPN's AWS outside addresses")
+    vpngw.interfaces[-1] = dataclasses.replace(vpngw.interfaces[-1], extra=tuple(f"{a}/{plen}" for a in more_az),
+                                               description="internet: the gateway instances' public addresses")
+    to_azure = tuple(str(p) for p in backup.to_azure)
+    to_aws = tuple(str(p) for p in backup.to_aws)
+    # The TGW propagates its VPC attachments' CIDRs to the VPN itself (the DX gateway's side carries them
+    # toward the FCRs): it originates them here, and never passes them to the DX routers (it sends them nothing).
+    tgw.originates.extend(to_azure)
+    tunnels = []
+    for i, t in enumerate(backup.tunnels):
+        aws_addr, az_addr = str(t.aws.address), str(t.azure.address)
+        b.link(t.id, "vpn-tunnel", tgw, aws_addr, vpngw, az_addr)
+        # Both ends' interface carries the tunnel's name (VXLAN devices are made, not veth ends).
+        for draft in (tgw, vpngw):
+            draft.interfaces[-1] = dataclasses.replace(draft.interfaces[-1], name=t.id,
+                                                       description=f"VPN tunnel {t.id} (instance {t.instance})")
+        b.links[-1] = dataclasses.replace(b.links[-1], a_iface=t.id, b_iface=t.id)
+        _peer(tgw, aws_addr, vpngw, az_addr, description=f"{t.id} VPN tunnel to Azure VPN gateway instance "
+              f"{t.instance}", keepalive_s=t.timers.keepalive_s, hold_s=t.timers.hold_s,
+              a_max=backup.max_prefixes_to_aws, b_max=backup.max_prefixes_to_azure,
+              a_advertises=to_azure, b_advertises=to_aws, a_local_pref=VPN_LOCAL_PREF, backup=True)
+        psk = _psk()
+        tunnels.append(Tunnel(t.id, t.instance, TGW, VPNGW, _ip(aws_addr), _ip(az_addr), aws_outside[t.id],
+                              azure_outside[t.instance], VNI_BASE + i, t.timers.keepalive_s, t.timers.hold_s,
+                              t.dpd_timeout_s, aws_selector=str(hosts[AWS_SELECTOR_OFFSET - 1 + i]),
+                              azure_selector=str(hosts[AZURE_SELECTOR_OFFSET - 1 + i]), aws_psk=psk, azure_psk=psk))
+    # Inside Azure: the VPN gateway and the ExpressRoute gateway (iBGP, ASN 65515); the ExpressRoute gateway
+    # prefers ExpressRoute, the VPN gateway passes on what the tunnels bring with itself as next hop.
+    gw_addr, vpn_addr = b.internal_pair()
+    b.link(f"{ERGW}~{VPNGW}", "internal", ergw, gw_addr, vpngw, vpn_addr)
+    _peer(ergw, gw_addr, vpngw, vpn_addr, description="VPN and ExpressRoute gateways, GatewaySubnet",
+          keepalive_s=INTERNAL_KEEPALIVE_S, hold_s=INTERNAL_HOLD_S, a_advertises=to_aws, b_advertises=to_azure,
+          a_local_pref=VPN_LOCAL_PREF, b_nh_self=True, backup=True)
+    return tunnels
 
 
 def _hold_back(nodes: dict[str, _Draft], role: str, toward: str, prefixes: tuple[str, ...]) -> None:
@@ -394,16 +526,20 @@ def bgpd_config(node: Node) -> str:
     for n in node.neighbors:
         lines += [f"  neighbor {n.address} route-map {route_map('FROM', n.peer_node)} in",
                   f"  neighbor {n.address} route-map {route_map('TO', n.peer_node)} out"]
+        if n.next_hop_self:
+            lines.append(f"  neighbor {n.address} next-hop-self")
         if n.max_prefixes is not None:
             # `force` counts every route received, filtered or not, as the providers count them;
             # without `restart` the session stays down until cleared, as AWS keeps it idle.
             lines.append(f"  neighbor {n.address} maximum-prefix {n.max_prefixes} force")
     lines += [" exit-address-family", "exit", "!"]
-    for n in node.neighbors:
+    # Filters are named after the peer node: several sessions to one node (a VPN's tunnels) share them.
+    for n in {n.peer_node: n for n in node.neighbors}.values():
         to, never = prefix_list("TO", n.peer_node), prefix_list("NOT-TO", n.peer_node)
         lines += [f"ip prefix-list {to} seq {5 * (i + 1)} permit {p}" for i, p in enumerate(n.advertise or ())]
         lines += [f"ip prefix-list {never} seq {5 * (i + 1)} permit {p}" for i, p in enumerate(n.suppress)]
-        lines += [f"route-map {route_map('FROM', n.peer_node)} permit 10", "exit"]
+        lines += [f"route-map {route_map('FROM', n.peer_node)} permit 10",
+                  *([f" set local-preference {n.local_pref}"] if n.local_pref is not None else []), "exit"]
         out = route_map("TO", n.peer_node)
         if n.suppress:
             lines += [f"route-map {out} deny 5", f" match ip address prefix-list {never}", "exit"]
@@ -420,6 +556,144 @@ def bgpd_config(node: Node) -> str:
 def frr_configs(node: Node) -> dict[str, str]:
     """The FRR daemons' configuration files of a router, by daemon."""
     return {"zebra": zebra_config(node), "bfdd": bfdd_config(node), "bgpd": bgpd_config(node)}
+
+
+# --- the VPN backup's IPsec ---------------------------------------------------------------------------
+#
+# This kernel has no ESP (module docstring), so each end of the VPN runs strongSwan's charon with the
+# kernel-libipsec backend: ESP in userspace over a TUN device, always UDP-encapsulated ("The resulting
+# ESP packets are usually sent over the UDP sockets the daemon uses for IKE traffic, that is, the plugin
+# enforces UDP encapsulation", https://docs.strongswan.org/docs/latest/plugins/kernel-libipsec.html).
+# One IKEv2 SA and one tunnel-mode CHILD_SA per tunnel, between the two outside addresses, whose traffic
+# selectors are the tunnel's two protected /32s (Tunnel.aws_selector, azure_selector): charon routes the
+# peer's /32 into its TUN device (table 220), the tunnel's VXLAN runs between the two /32s, so every
+# frame of the tunnel (BGP and data) crosses the internet as ESP in UDP/4500 and nothing else can.
+
+#: Proposals both clouds accept by default: Azure's default IKEv2 offers are AES256/AES128 with SHA1/SHA256
+#: and DH group 2 (modp1024) in phase 1, and in phase 2 AES256-SHA256 without PFS among them
+#: (https://learn.microsoft.com/en-us/azure/virtual-wan/virtual-wan-ipsec, "Default IPsec policies";
+#: https://learn.microsoft.com/en-us/azure/vpn-gateway/vpn-gateway-about-compliance-crypto: "the IKEv2 main
+#: mode policies for Azure VPN gateways utilize only Diffie-Hellman Group 2"); AWS accepts AES256, SHA2-256
+#: and DH group 2 in both phases (VpnTunnelOptionsSpecification Phase1/Phase2EncryptionAlgorithms,
+#: IntegrityAlgorithms, DHGroupNumbers,
+#: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpnTunnelOptionsSpecification.html).
+IKE_PROPOSAL = "aes256-sha256-modp1024"
+ESP_PROPOSAL = "aes256-sha256"
+#: Dead-peer detection: an R_U_THERE after this long without a packet from the peer (swanctl.conf
+#: connections.<conn>.dpd_delay), then charon's retransmissions, which give up after
+#: retransmit_timeout * sum(retransmit_base ** n for n in 0..retransmit_tries) seconds
+#: (https://docs.strongswan.org/docs/latest/config/retransmission.html). :func:`retransmit_timeout` sizes
+#: them so that detection takes the plan's DPD timeout (AWS DPDTimeoutSeconds, Azure dpdTimeoutSeconds).
+DPD_DELAY_S = 10
+RETRANSMIT_TRIES = 5
+RETRANSMIT_BASE = 1.4
+#: The plugins charon loads (load_modular = no): crypto for the proposals, PSK, the userspace ESP
+#: backend (which still needs kernel-netlink for addresses and routes), UDP sockets, vici for swanctl.
+CHARON_PLUGINS = ("random nonce aes sha1 sha2 hmac kdf pem pkcs1 pubkey x509 gmp kernel-libipsec kernel-netlink "
+                  "socket-default vici")
+#: Inside charon's own mount namespace its node's IPsec directory (:func:`ipsec_dir`) is mounted on /run,
+#: where charon keeps its pid file (/var/run/charon.pid, fixed at build time): one charon per node.
+CHARON_RUN = "/run"
+
+
+def ipsec_dir(node: str) -> str:
+    """Where a node's charon keeps its configuration, vici socket, pid file and log (seen from the lab)."""
+    return f"{RUN_DIR}/{node}/ipsec"
+
+
+def retransmit_timeout(dpd_timeout_s: int) -> float:
+    """charon's first retransmission timeout such that DPD gives up ``dpd_timeout_s`` after the last packet
+    from the peer: DPD_DELAY_S of silence, then the retransmissions (see DPD_DELAY_S)."""
+    return (dpd_timeout_s - DPD_DELAY_S) / sum(RETRANSMIT_BASE ** n for n in range(RETRANSMIT_TRIES + 1))
+
+
+def dpd_detection_s(dpd_timeout_s: int) -> float:
+    """How long after the peer's last packet charon declares it dead, as configured."""
+    return DPD_DELAY_S + retransmit_timeout(dpd_timeout_s) * sum(RETRANSMIT_BASE ** n
+                                                                  for n in range(RETRANSMIT_TRIES + 1))
+
+
+def ipsec_configs(lab: Lab, node: str) -> dict[str, str]:
+    """charon's strongswan.conf and the swanctl.conf of ``node``'s tunnels (empty if it ends none)."""
+    ends = [t for t in lab.tunnels if node in (t.aws, t.azure)]
+    if not ends:
+        return {}
+    timeout = retransmit_timeout(ends[0].dpd_timeout_s)
+    conf = f"""charon {{
+  load_modular = no
+  load = {CHARON_PLUGINS}
+  port = {IKE_PORT}
+  port_nat_t = {NATT_PORT}
+  install_routes = yes
+  retransmit_timeout = {timeout:.3f}
+  retransmit_tries = {RETRANSMIT_TRIES}
+  retransmit_base = {RETRANSMIT_BASE}
+  retransmit_jitter = 0
+  plugins {{
+    vici {{
+      socket = unix://{CHARON_RUN}/charon.vici
+    }}
+  }}
+  filelog {{
+    charon {{
+      path = {CHARON_RUN}/charon.log
+      time_format = "%H:%M:%S"
+      ike_name = yes
+      default = 1
+    }}
+  }}
+  syslog {{
+    daemon {{
+      default = -1
+    }}
+  }}
+}}
+"""
+    conns, secrets_ = [], []
+    for t in ends:
+        aws = node == t.aws
+        local, remote = (t.aws_outside, t.azure_outside) if aws else (t.azure_outside, t.aws_outside)
+        mine, theirs = (t.aws_selector, t.azure_selector) if aws else (t.azure_selector, t.aws_selector)
+        # Azure initiates and restarts a tunnel whose peer died; AWS answers and clears (its default
+        # DPDTimeoutAction). The plan also sets AWS's startup action to start; in the lab one initiator per
+        # tunnel keeps one IKE SA per tunnel (two initiators at once make two).
+        start, dpd_action = ("none", "clear") if aws else ("start", "restart")
+        conns.append(f"""  {t.id} {{
+    version = 2
+    local_addrs = {local}
+    remote_addrs = {remote}
+    encap = yes
+    proposals = {IKE_PROPOSAL}
+    dpd_delay = {DPD_DELAY_S}s
+    keyingtries = 0
+    local {{
+      auth = psk
+      id = {local}
+    }}
+    remote {{
+      auth = psk
+      id = {remote}
+    }}
+    children {{
+      {t.id} {{
+        mode = tunnel
+        local_ts = {mine}/32
+        remote_ts = {theirs}/32
+        esp_proposals = {ESP_PROPOSAL}
+        start_action = {start}
+        dpd_action = {dpd_action}
+      }}
+    }}
+  }}
+""")
+        secrets_.append(f"""  ike-{t.id} {{
+    id-local = {local}
+    id-remote = {remote}
+    secret = "{t.aws_psk if aws else t.azure_psk}"
+  }}
+""")
+    return {"strongswan.conf": conf,
+            "swanctl.conf": "connections {\n" + "".join(conns) + "}\nsecrets {\n" + "".join(secrets_) + "}\n"}
 
 
 # --- what each router should hold -------------------------------------------------------------------
@@ -452,41 +726,50 @@ def expected_routes(lab: Lab, drained: Iterable[str] = ()) -> dict[str, Table]:
     drained = set(drained)
     a = lab.asns
     asn_of = {n.name: n.asn for n in lab.routers}
-    raw: dict[str, dict[str, list[tuple[str, tuple[int, ...]]]]] = {n.name: {} for n in lab.routers}
+    # prefix -> [(learned from, AS path, local preference)]
+    raw: dict[str, dict[str, list[tuple[str, tuple[int, ...], int]]]] = {n.name: {} for n in lab.routers}
+
+    def rank(path: tuple[str, tuple[int, ...], int]) -> tuple[int, int]:
+        return -path[2], len(path[1])  # the highest local preference, then the shortest AS path
 
     def best(node: str, prefix: str) -> tuple[int, ...] | None:
         paths = raw[node].get(prefix)
-        return min((p for _, p in paths), key=len) if paths else None
+        return min(paths, key=rank)[1] if paths else None
 
-    def send(sender: str, receiver: str, prefixes: Iterable[str], *, extra: tuple[int, ...] = ()) -> None:
-        """``sender`` advertises its best path to each prefix over eBGP (prepending ``extra`` first)."""
+    def send(sender: str, receiver: str, prefixes: Iterable[str], *, extra: tuple[int, ...] = (),
+             local_pref: int = DEFAULT_LOCAL_PREF, ibgp: bool = False, via: str | None = None) -> None:
+        """``sender`` advertises its best path to each prefix (over eBGP prepending its ASN and ``extra``;
+        over iBGP unchanged); ``receiver`` gives it ``local_pref``."""
         for prefix in prefixes:
             path = best(sender, prefix)
             if path is None:
                 continue
             sender_asn = asn_of[sender]
             assert sender_asn is not None
-            full = (sender_asn, *extra, *path)
-            if asn_of[receiver] in full:  # eBGP loop prevention
+            full = path if ibgp else (sender_asn, *extra, *path)
+            if not ibgp and asn_of[receiver] in full:  # eBGP loop prevention
                 continue
-            raw[receiver].setdefault(prefix, []).append((sender, full))
+            label = peer_label(sender, via) if via else sender
+            raw[receiver].setdefault(prefix, []).append((label, full, local_pref))
+
+    def originate(node: str, prefixes: Iterable[str]) -> None:
+        for prefix in prefixes:
+            raw[node].setdefault(prefix, []).append(("", (), DEFAULT_LOCAL_PREF))
 
     def prepend(s: Session) -> tuple[int, ...]:
         return (a.microsoft,) * L.MICROSOFT_MAINTENANCE_PREPEND if s.id in drained else ()
 
     aws_sessions = [s for s in lab.sessions if s.kind == "aws"]
     azure_sessions = [s for s in lab.sessions if s.kind == "azure"]
-    for prefix in lab.azure_prefixes:
-        raw[lab.azure_edge].setdefault(prefix, []).append(("", ()))
+    originate(lab.azure_edge, lab.azure_prefixes)
     for s in aws_sessions:
-        for prefix in lab.aws_prefixes:
-            raw[s.cloud].setdefault(prefix, []).append(("", ()))
+        originate(s.cloud, lab.aws_prefixes)
     for fcr in lab.fcrs:
         for iface in fcr.interfaces:
             net = ipaddress.IPv4Interface(iface.address).network
             # Routers do not redistribute IPv4 link-local subnets (RFC 3927; AWS's link pool is one).
             if not net.is_link_local:
-                raw[fcr.name].setdefault(str(net), []).append(("", ()))
+                originate(fcr.name, [str(net)])
     # Toward the FCRs: the gateway's VNet prefixes through each Microsoft edge, the allowed prefixes
     # from each DX gateway router.
     for s in azure_sessions:
@@ -504,20 +787,39 @@ def expected_routes(lab: Lab, drained: Iterable[str] = ()) -> dict[str, Table]:
         send(s.cloud, lab.aws_edge, lab.azure_prefixes)
     for s in azure_sessions:
         send(s.cloud, lab.azure_edge, lab.aws_prefixes, extra=prepend(s))
+    # The VPN backup: the TGW originates the AWS prefixes toward it; each tunnel carries them to the VPN
+    # gateway and the Azure prefixes back, which the TGW and (over iBGP) the ExpressRoute gateway hold at
+    # the VPN's lower preference: present, selected only when no private path is left.
+    if lab.tunnels and lab.vpn_gateway:
+        vpn = lab.vpn_gateway
+        originate(lab.aws_edge, lab.aws_prefixes)
+        send(lab.azure_edge, vpn, lab.azure_prefixes, ibgp=True)
+        for t in lab.tunnels:
+            send(t.aws, t.azure, lab.aws_prefixes, via=t.aws_address)
+            send(t.azure, t.aws, lab.azure_prefixes, local_pref=VPN_LOCAL_PREF, via=t.azure_address)
+        send(vpn, lab.azure_edge, lab.aws_prefixes, local_pref=VPN_LOCAL_PREF, ibgp=True)
 
     tables: dict[str, Table] = {}
     for node, prefixes in raw.items():
         table: Table = {}
         for prefix, paths in prefixes.items():
-            shortest = min(len(p) for _, p in paths)
-            table[prefix] = frozenset(Route(peer, " ".join(map(str, p)), len(p) == shortest) for peer, p in paths)
+            top = min(rank(p) for p in paths)
+            table[prefix] = frozenset(Route(peer, " ".join(map(str, p)), rank((peer, p, lp)) == top)
+                                      for peer, p, lp in paths)
         tables[node] = table
     return tables
 
 
+def peer_label(node: str, address: str) -> str:
+    """How a route's source is named when a router has several sessions to one node (a VPN's tunnels)."""
+    return f"{node} via {address}"
+
+
 def observed_routes(node: Node, show_bgp: dict[str, object]) -> Table:
     """A router's table from FRR's ``show bgp ipv4 unicast json``."""
-    peers = {n.address: n.peer_node for n in node.neighbors}
+    shared = {n.peer_node for n in node.neighbors if sum(m.peer_node == n.peer_node for m in node.neighbors) > 1}
+    peers = {n.address: peer_label(n.peer_node, n.address) if n.peer_node in shared else n.peer_node
+             for n in node.neighbors}
     table: dict[str, set[Route]] = {}
     routes = show_bgp.get("routes", {})
     assert isinstance(routes, dict)

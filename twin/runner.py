@@ -56,7 +56,7 @@ def _private_mounts() -> None:
 def _keep(rl: RunningLab, keep: str, results: list[Result]) -> None:
     dest = Path(keep)
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(RUN_DIR, dest, dirs_exist_ok=True)
+    shutil.copytree(RUN_DIR, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.vici"))
     (dest / "lab.json").write_text(rl.lab.to_json(), encoding="utf-8")
     (dest / "results.json").write_text(json.dumps([r.to_json() for r in results], indent=1), encoding="utf-8")
 
@@ -73,7 +73,7 @@ def run_job(job: dict[str, Any]) -> int:
         rl.start_routers()
         emit("routers-started")
         rl.start_echo(float(job["max_seconds"]))
-        problems = wait_converged(rl, CONVERGE_TIMEOUT_S)
+        problems = wait_converged(rl, float(job.get("converge_timeout_s") or CONVERGE_TIMEOUT_S))
         emit("converged", ok=not problems, problems=problems[:10])
         checks = converged_checks(rl) if not problems else []
         emit("checks", checks=[c.to_json() for c in checks])

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from stacks.plan import BridgePlan
 
@@ -118,10 +118,12 @@ class Sandbox:
     """One lab in its own namespaces, running ``python -m twin.runner``."""
 
     def __init__(self, name: str, lab: Lab, scenarios: list[Scenario], *, keep: Path | None,
-                 max_seconds: float) -> None:
+                 max_seconds: float, converge_timeout_s: float | None = None) -> None:
         self.name, self.lab, self.scenarios = name, lab, scenarios
         self.job = {"lab": lab.to_json(), "scenarios": [dataclasses.asdict(s) for s in scenarios],
-                    "keep": str(keep / name) if keep else None, "max_seconds": max_seconds}
+                    "keep": str(keep / name) if keep else None, "max_seconds": max_seconds,
+                    # how long the lab may take to converge (None: twin.checks.CONVERGE_TIMEOUT_S)
+                    "converge_timeout_s": converge_timeout_s}
         self.proc: subprocess.Popen[str] | None = None
         self.stderr: deque[str] = deque(maxlen=40)
         self.events: list[Event] = []
@@ -213,12 +215,18 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+#: what bench compares: the design as planned, the same without BFD on the private path, the VPN alone
+Variant = Literal["planned", "no-bfd", "ipsec-only"]
+
+
 def run(plan: BridgePlan, *, backbone_asn: int | None = None, patterns: Iterable[str] | None = None,
         keep: Path | None = None, on_event: Callable[[str, Event], None] = lambda name, event: None,
-        timeout: float = RUN_TIMEOUT_S) -> Report:
-    """Run the twin of ``plan`` and report; ``patterns`` select scenarios by name or kind."""
+        timeout: float = RUN_TIMEOUT_S, variant: Variant = "planned") -> Report:
+    """Run the twin of ``plan`` and report; ``patterns`` select scenarios by name or kind. ``variant`` other
+    than "planned" renders the lab without BFD on any private session, or with the VPN backup alone."""
     started = time.monotonic()
-    main_lab = build_lab(plan, backbone_asn=backbone_asn)
+    main_lab = build_lab(plan, backbone_asn=backbone_asn, private=variant != "ipsec-only",
+                         bfd_off=[s.id for s in plan.sessions] if variant == "no-bfd" else ())
     scenarios = select_scenarios(plan_scenarios(main_lab), patterns)
     sandboxes = [Sandbox("main", main_lab, [s for s in scenarios if s.lab == "main"], keep=keep, max_seconds=timeout)]
     for i, sc in enumerate(s for s in scenarios if s.lab == "hold"):
@@ -251,7 +259,9 @@ def run(plan: BridgePlan, *, backbone_asn: int | None = None, patterns: Iterable
                 sb.stop()
     report = _report(plan.stack, sandboxes, scenarios, problems, time.monotonic() - started)
     report.exposures = exposures(main_lab)
-    report.single_points = [sp.describe() for sp in main_lab.single_points]
+    # The plan's single points of the private path; with a VPN backup none of them cuts AWS from Azure.
+    covered = " (the VPN backup carries the traffic)" if main_lab.tunnels else ""
+    report.single_points = [sp.describe() + covered for sp in main_lab.single_points]
     return report
 
 

@@ -16,13 +16,17 @@ Figures (see docs/twin.md):
   (ExpressRoute gateway) at any moment of the fault, sampled from injection to the end.
 
 The judge is the same for every kind: a scenario passes only when traffic keeps flowing within the
-bars and flows again after the fault is undone. A fault the plan's topology cannot survive (its
-single points of failure, stacks.spec.single_points) is run like any other and fails, naming them.
+bars and flows again after the fault is undone. With the plan's VPN backup, the probe packets that
+enter a tunnel are counted too: none may while a private path is up, and the traffic must once none
+is (``backup-failover``, and on a one-metro bridge ``metro-down`` and ``circuit-down``). A fault the
+plan's topology cannot survive (its single points of failure, stacks.spec.single_points) is run like
+any other and fails, naming them.
 """
 
 from __future__ import annotations
 
 import abc
+import contextlib
 import ipaddress
 import math
 import time
@@ -39,14 +43,18 @@ from .health import observe as observe_health
 from .lab import LabError, RunningLab, run
 from .model import Lab, Session
 from .probe import Summary
-from .render import ERGW, ROUTE_MAP_DELAY_S, prefix_list, route_map
+from .render import ERGW, ROUTE_MAP_DELAY_S, dpd_detection_s, prefix_list, route_map
 
 Kind = Literal["link-cut", "loud-cut", "router-down", "circuit-down", "metro-down", "double-fault", "drain",
-               "circuit-drain", "bfd-off", "prefix-limit"]
+               "circuit-drain", "bfd-off", "prefix-limit", "backup-failover", "backup-failback", "backup-down"]
 KINDS: tuple[Kind, ...] = ("link-cut", "loud-cut", "router-down", "circuit-down", "metro-down", "double-fault",
-                           "drain", "circuit-drain", "bfd-off", "prefix-limit")
+                           "drain", "circuit-drain", "bfd-off", "prefix-limit", "backup-failover", "backup-failback",
+                           "backup-down")
 #: kinds that take sessions down and must be survived within the bars
-LOSS_KINDS = ("link-cut", "loud-cut", "router-down", "circuit-down", "metro-down", "double-fault", "prefix-limit")
+LOSS_KINDS = ("link-cut", "loud-cut", "router-down", "circuit-down", "metro-down", "double-fault", "prefix-limit",
+              "backup-failover")
+#: the VPN backup's own kinds (only in a lab whose plan has bridge:vpnBackup)
+BACKUP_KINDS = ("backup-failover", "backup-failback", "backup-down")
 
 # --- the properties (the product's pass/fail bars) ----------------------------------------------------
 
@@ -62,6 +70,16 @@ MAX_DRAIN_LOST_PACKETS = 0
 HOLD_TIMER_TOLERANCE_MS = 1500
 # AWS keeps a session that went over its prefix limit idle; it must still be down this long after.
 PREFIX_LIMIT_STAYS_DOWN_S = 2.0
+# Losing every private path moves traffic to the VPN, whose tunnels and sessions are already up: BFD's
+# detection (<= 1 s) plus the withdrawal reaching both edges, which then select the VPN routes they
+# already hold. The outage must stay under this (issue 17's target).
+MAX_BACKUP_OUTAGE_MS = 2000
+# A failback (private path restored) and a VPN tunnel lost while the private path is up lose nothing.
+MAX_BACKUP_LOST_PACKETS = 0
+# After a failback, traffic has left the VPN: the probe runs this long and not one packet may cross it.
+FAILBACK_QUIET_S = 0.5
+# How long the private path may take to come back and be selected again at both edges.
+FAILBACK_TIMEOUT_S = 30.0
 
 # --- observation ----------------------------------------------------------------------------------
 
@@ -74,6 +92,9 @@ ROUTES_SAMPLE_S = 0.05  # the edges' routes are sampled this often while the fau
 AFTER_PROBE_S = 0.5  # traffic after the fault is undone: every packet of this must come back
 POLL_S = 0.01  # state polling while waiting for a reaction
 DETECT_MARGIN_S = 5.0  # waited beyond the slowest detection the design allows
+# Dead-peer detection may end an IKE SA this much later than configured (charon checks for silence every
+# dpd_delay, so its first R_U_THERE leaves up to one keepalive interval after the last packet) or sooner.
+DPD_MARGIN_S = 12.0
 PROBE_READY_S = 5.0
 PROBE_SPARE_S = 30.0  # the probe's own deadline lies this far past the longest a scenario can take
 PREFIX_FILL_TIMEOUT_S = 60.0  # for the routes up to a session's limit to reach the cloud
@@ -92,8 +113,12 @@ class Scenario:
     expect: str  # the property, in words
     #: the plan's single points of failure this fault takes out (empty when the topology survives it)
     exercises: tuple[str, ...] = ()
-    #: the failure units it takes down together: router:<name>, vif:<session>, circuit:<n>
+    #: the failure units it takes down together: router:<name>, vif:<session>, circuit:<n>, tunnel:<id>
     units: tuple[str, ...] = ()
+    #: with a VPN backup: "idle" (a private path is left: no data may cross the VPN), "carries" (none is
+    #: left: the traffic must move to the VPN), "back" (a failback: none may cross it once the private path
+    #: is back), "only" (an IPsec-only lab: it carries everything); "" without a backup
+    backup: str = ""
 
 
 @dataclass
@@ -120,6 +145,13 @@ class Result:
     single_points: list[str] = field(default_factory=list)
     #: traffic flowed again, every packet answered, once the fault was undone (None: not measured)
     recovered_after: bool | None = None
+    #: probe packets that crossed the VPN backup: while the fault lasted (for a failback, once the private
+    #: path was back), and in the half second before the fault (None: no backup)
+    vpn_packets: int | None = None
+    vpn_packets_before: int | None = None
+    #: a VPN tunnel cut: when each end's dead-peer detection ended the tunnel's IKE SA, in ms after the
+    #: cut ({node: ms}; None: not a tunnel cut)
+    dpd_ms: dict[str, int] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "target": self.target, "passed": self.passed,
@@ -127,14 +159,17 @@ class Result:
                 "sentPackets": self.sent_packets, "routesLost": self.routes_lost, "recovered": self.recovered,
                 "flowsHit": self.flows_hit, "detail": self.detail, "failures": self.failures,
                 "healthMatched": self.health_matched, "healthDetail": self.health_detail,
-                "singlePoints": self.single_points, "recoveredAfter": self.recovered_after}
+                "singlePoints": self.single_points, "recoveredAfter": self.recovered_after,
+                "vpnPackets": self.vpn_packets, "vpnPacketsBefore": self.vpn_packets_before, "dpdMs": self.dpd_ms}
 
     @classmethod
     def from_json(cls, r: dict[str, Any]) -> Result:
         return cls(r["name"], r["kind"], r["target"], r["passed"], r["detectionMs"], r["outageMs"], r["lostPackets"],
                    r["sentPackets"], r["routesLost"], r["recovered"], r["flowsHit"], r["detail"], r["failures"],
                    health_matched=r.get("healthMatched"), health_detail=r.get("healthDetail", ""),
-                   single_points=list(r.get("singlePoints") or []), recovered_after=r.get("recoveredAfter"))
+                   single_points=list(r.get("singlePoints") or []), recovered_after=r.get("recoveredAfter"),
+                   vpn_packets=r.get("vpnPackets"), vpn_packets_before=r.get("vpnPacketsBefore"),
+                   dpd_ms=r.get("dpdMs"))
 
     @classmethod
     def not_run(cls, sc: Scenario, why: str) -> Result:
@@ -157,6 +192,8 @@ def unit_sessions(lab: Lab, unit: str) -> set[str]:
         return {s.id for s in lab.sessions if s.circuit == int(name)}
     if kind == "session":
         return {name}
+    if kind == "tunnel":
+        return set()  # a VPN tunnel carries no plan session
     raise ValueError(f"unknown failure unit {unit!r}")
 
 
@@ -165,10 +202,24 @@ def unit_name(lab: Lab, unit: str) -> str:
     if kind == "circuit":
         c = next(c for c in lab.circuits if c.index == int(name))
         return f"circuit {c.peering_location}"
-    return {"router": "router", "vif": "transit VIF", "session": "session"}[kind] + f" {name}"
+    what = {"router": "router", "vif": "transit VIF", "session": "session", "tunnel": "VPN tunnel"}
+    return f"{what[kind]} {name}"
 
 
-def complete_paths(lab: Lab, down: set[str]) -> list[str]:
+#: how complete_paths names the VPN backup
+VPN_PATH = "the VPN backup"
+
+
+def complete_paths(lab: Lab, down: set[str], tunnels_down: frozenset[str] = frozenset()) -> list[str]:
+    """What still joins AWS to Azure with the sessions ``down`` (and VPN tunnels ``tunnels_down``) gone: the
+    private paths (:func:`private_paths`), and the VPN backup while any of its tunnels is up."""
+    out = private_paths(lab, down)
+    if any(t.id not in tunnels_down for t in lab.tunnels):
+        out.append(VPN_PATH)
+    return out
+
+
+def private_paths(lab: Lab, down: set[str]) -> list[str]:
     """The routers that still join AWS to Azure with the sessions ``down`` gone: a router whose transit
     VIF and at least one ExpressRoute link are up (the DX gateway and the ExpressRoute gateway give no
     transit between routers, so a path never crosses two)."""
@@ -227,21 +278,27 @@ def _lacks(lab: Lab, pair: tuple[str, str], down: set[str]) -> str:
 def double_faults(lab: Lab) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
     """Pairs of failure units, each survivable alone: those that leave a complete path (to run), and
     those that leave none (exposures, with what the topology lacks). A pair of which one part contains
-    the other is the bigger part alone, already a single-failure scenario, and is left out."""
+    the other is the bigger part alone, already a single-failure scenario, and is left out.
+
+    Only private paths count here: a pair that leaves none but the VPN backup is not run (``backup-failover``
+    loses every private path at once and shows the backup taking over); it is listed with ``backupCarries``.
+    """
     run_pairs: list[tuple[str, str]] = []
     exposures: list[dict[str, Any]] = []
-    units = [u for u in failure_units(lab) if complete_paths(lab, unit_sessions(lab, u))]
+    units = [u for u in failure_units(lab) if private_paths(lab, unit_sessions(lab, u))]
     for i, a in enumerate(units):
         for b in units[i + 1:]:
             da, db = unit_sessions(lab, a), unit_sessions(lab, b)
             if da <= db or db <= da:
                 continue
             down = da | db
-            if complete_paths(lab, down):
+            if private_paths(lab, down):
                 run_pairs.append((a, b))
             else:
                 exposures.append({"faults": [unit_name(lab, a), unit_name(lab, b)],
-                                  "lacks": _lacks(lab, (a, b), down)})
+                                  "lacks": _lacks(lab, (a, b), down) + (
+                                      " (meanwhile the VPN backup carries the traffic)" if lab.tunnels else ""),
+                                  "backupCarries": bool(lab.tunnels)})
     return run_pairs, exposures
 
 
@@ -263,7 +320,11 @@ def plan_scenarios(lab: Lab) -> list[Scenario]:
         spofs = exercised(lab, down)
         if spofs:
             expect = f"not survivable: {', '.join(spofs)} (a single point of failure); reported failed"
-        return Scenario(name, kind, target, "main", expect, spofs, units)
+        backup = backup_role(lab, down)
+        if backup == "carries":
+            expect = (f"no private path left: traffic moves to the VPN backup, detected in <= {MAX_DETECTION_MS} ms, "
+                      f"outage < {MAX_BACKUP_OUTAGE_MS} ms")
+        return Scenario(name, kind, target, "main", expect, spofs, units, backup)
 
     out = [lose("link-cut", f"link-cut {s.id}", s.id, (f"session:{s.id}",)) for s in (*aws, *azure)]
     # Carrier loss and a NOTIFICATION: one transit VIF and one ExpressRoute link of each circuit.
@@ -278,19 +339,20 @@ def plan_scenarios(lab: Lab) -> list[Scenario]:
     pairs, _ = double_faults(lab)
     out += [lose("double-fault", f"double-fault {unit_name(lab, a)} + {unit_name(lab, b)}", f"{a} + {b}", (a, b))
             for a, b in pairs]
+    idle = backup_role(lab, set())
     out += [Scenario(f"drain {s.id}", "drain", s.id, "main",
                      f"AS {L.MICROSOFT_EDGE_ASN} prepended {L.MICROSOFT_MAINTENANCE_PREPEND} times, session stays "
-                     "up, no packet lost") for s in azure]
+                     "up, no packet lost", backup=idle) for s in azure]
     out += [Scenario(f"circuit-drain {c.peering_location}", "circuit-drain", c.unit, "main",
                      f"both links of the circuit drained (AS {L.MICROSOFT_EDGE_ASN} prepended), sessions stay up, "
-                     "no packet lost", units=(c.unit,)) for c in lab.circuits]
+                     "no packet lost", units=(c.unit,), backup=idle) for c in lab.circuits]
     with_bfd = [s for s in aws if s.bfd]
     if with_bfd:
         s = with_bfd[0]
         spofs = exercised(lab, {s.id})
         out.append(Scenario(f"bfd-off {s.id}", "bfd-off", s.id, "hold",
                             f"without BFD a silent cut is found only by the {s.hold_s} s hold timer", spofs,
-                            (f"session:{s.id}",)))
+                            (f"session:{s.id}",), backup_role(lab, {s.id})))
     # One session of each provider: AWS takes a transit VIF session over 100 routes idle, Azure drops
     # a private peering session over its tier's limit. The traffic must survive the drop.
     for first, toward in ((aws[:1], "AWS"), (azure[:1], "Azure")):
@@ -298,6 +360,42 @@ def plan_scenarios(lab: Lab) -> list[Scenario]:
                      f"over {s.max_prefixes} routes toward {toward}: the session goes down and stays down; "
                      f"outage <= {MAX_OUTAGE_MS} ms, no route lost")
                 for s in first]
+    return out + backup_scenarios(lab)
+
+
+def backup_role(lab: Lab, down: set[str]) -> str:
+    """What the VPN backup must do while the sessions ``down`` are down (Scenario.backup): "only" in an
+    IPsec-only lab, where it always carries the traffic."""
+    if not lab.tunnels:
+        return ""
+    if not lab.private:
+        return "only"
+    return "idle" if private_paths(lab, down) else "carries"
+
+
+def backup_scenarios(lab: Lab) -> list[Scenario]:
+    """The VPN backup's scenarios: every private path lost (on a one-metro bridge, the metro) and restored,
+    and a tunnel lost while the private path is up. None without a backup; an IPsec-only lab (no private
+    path) has only the tunnel loss, which its traffic then feels."""
+    if not lab.tunnels:
+        return []
+    out = []
+    if lab.fcrs:
+        every = tuple(f"router:{f.name}" for f in lab.fcrs)
+        out += [Scenario("backup-failover", "backup-failover", "every private path", "main",
+                         f"every router down at once: traffic moves to the VPN, detected in <= {MAX_DETECTION_MS} ms, "
+                         f"outage < {MAX_BACKUP_OUTAGE_MS} ms, no route lost at the edges", units=every,
+                         backup="carries"),
+                Scenario("backup-failback", "backup-failback", "every private path", "main",
+                         "the routers come back while traffic crosses the VPN: it moves back to the private path "
+                         "with no packet lost, and none crosses the VPN after", units=every, backup="back")]
+    t = lab.tunnels[0]
+    role = backup_role(lab, set())
+    out.append(Scenario(f"backup-down {t.id}", "backup-down", t.id, "main",
+                        f"a silent cut of VPN tunnel {t.id}: its session ends by the {t.hold_s} s hold timer, the "
+                        + ("other tunnels stay up, no packet lost, none crosses the VPN" if role == "idle" else
+                           "flows on it are lost until then (IPsec only)"),
+                        units=(f"tunnel:{t.id}",), backup=role))
     return out
 
 
@@ -391,6 +489,9 @@ class _Fault(abc.ABC):
         self.timeout_s = 10.0  # for them to go down
         self.prepare_s = 0.0  # the longest prepare() may take
         self.drained: list[str] = []  # sessions it drains (a drain takes none down)
+
+    #: prepare() runs before the probe starts (its effect is not measured)
+    before_probe = False
 
     def prepare(self) -> None:  # noqa: B027 (an optional hook: most faults need nothing)
         """Anything that must be in place before the fault, outside the measured time."""
@@ -593,6 +694,68 @@ class _PrefixFlood(_Fault):
         self.rl.bgp(s.cloud).configure(f"do clear bgp ipv4 unicast {s.fcr_address}")
 
 
+class _TunnelCut(_Fault):
+    """A VPN tunnel cut silently (its path across the internet lost): both ends keep their interfaces,
+    nothing crosses; no BFD, so the BGP hold timer ends the session."""
+
+    def __init__(self, rl: RunningLab, sc: Scenario) -> None:
+        super().__init__(rl, sc)
+        t = self.tunnel = self.lab.tunnel(sc.target)
+        self.ends = [(t.aws, t.azure_address), (t.azure, t.aws_address)]
+        self.timeout_s = t.hold_s + DETECT_MARGIN_S
+
+    def inject(self) -> None:
+        self.rl.cut(self.tunnel.id)
+
+    def undo(self) -> None:
+        self.rl.mend(self.tunnel.id)
+
+
+class _Failback(_Fault):
+    """Every private path is lost before the probe starts (:meth:`prepare`, traffic then crosses the VPN);
+    the fault measured is their return."""
+
+    before_probe = True
+
+    def __init__(self, rl: RunningLab, sc: Scenario) -> None:
+        super().__init__(rl, sc)
+        self.down = _Together(rl, sc, [_RouterDown(rl, sc, u.partition(":")[2]) for u in sc.units])
+        self.prepare_s = self.down.timeout_s + FAILBACK_TIMEOUT_S
+        self.timeout_s = FAILBACK_TIMEOUT_S
+        self.restored = False
+
+    def prepare(self) -> None:
+        self.down.inject()
+        deadline = time.monotonic() + self.prepare_s
+        while not on_vpn(self.rl):
+            if time.monotonic() > deadline:
+                raise LabError("traffic did not move to the VPN with every private path down")
+            time.sleep(POLL_S * 5)
+
+    def inject(self) -> None:
+        self.restored = True
+        self.down.undo()
+
+    def undo(self) -> None:
+        if not self.restored:
+            self.restored = True
+            self.down.undo()
+
+
+def on_vpn(rl: RunningLab) -> bool:
+    """Whether both edges send the other side's prefixes over the VPN backup only (every selected path is
+    from a VPN session)."""
+    lab = rl.lab
+    for edge, prefixes in ((lab.aws_edge, lab.azure_prefixes), (lab.azure_edge, lab.aws_prefixes)):
+        vpn = {n.address for n in lab.node(edge).neighbors if n.backup}
+        routes = rl.routes(edge).get("routes", {})
+        for p in prefixes:
+            chosen = [path for path in routes.get(p, []) if path.get("bestpath") or path.get("multipath")]
+            if not chosen or any(path.get("peerId") not in vpn for path in chosen):
+                return False
+    return True
+
+
 def make_fault(rl: RunningLab, sc: Scenario) -> _Fault:
     """The fault a scenario inflicts."""
     lab = rl.lab
@@ -617,6 +780,10 @@ def make_fault(rl: RunningLab, sc: Scenario) -> _Fault:
         return _PrefixFlood(rl, sc)
     if sc.kind == "circuit-drain":
         return _Together(rl, sc, [_Drain(rl, sc, s) for s in sorted(unit_sessions(lab, sc.target))])
+    if sc.kind == "backup-down":
+        return _TunnelCut(rl, sc)
+    if sc.kind == "backup-failback":
+        return _Failback(rl, sc)
     # circuit-down, metro-down, double-fault: their units, all at once
     return _Together(rl, sc, [f for u in sc.units for f in unit_fault(u)])
 
@@ -628,32 +795,56 @@ def execute(rl: RunningLab, sc: Scenario, say: Callable[[str], None] = lambda _:
     draining = sc.kind in ("drain", "circuit-drain")
     before = _connections(rl) if draining else {}
     watch = _RouteWatch(rl)
+    vpn = bool(rl.lab.tunnels)
+    vpn_mark: int | None = None
+    injected = False
+    if fault.before_probe:
+        injected = True
+        try:
+            fault.prepare()
+        except BaseException:
+            with contextlib.suppress(LabError):
+                fault.undo()
+            raise
     probe = rl.start_probe(max_seconds=fault.prepare_s + fault.timeout_s + BASELINE_S + SETTLE_S + MIN_WINDOW_S
                            + PREFIX_LIMIT_STAYS_DOWN_S + HEALTH_SETTLE_S + PROBE_SPARE_S)
     summary: Summary | None = None
-    injected = False
     try:
         if not probe.wait_ready(PROBE_READY_S):
             raise LabError("the probe got no reply before the fault")
         injected = True  # from here on, whatever was applied is undone
-        fault.prepare()
+        if not fault.before_probe:
+            fault.prepare()
+        start = rl.vpn_data_packets() if vpn else 0
         time.sleep(BASELINE_S)
+        if vpn:
+            vpn_mark = rl.vpn_data_packets()
+            result.vpn_packets_before = vpn_mark - start
         t0 = time.monotonic()
         fault.inject()
         say(f"{sc.name}: fault injected")
         if draining:
             _observe_drain(rl, fault, t0, result, watch.tick)
+        elif sc.kind == "backup-failback":
+            _observe_failback(rl, fault, t0, result, watch.tick)
+            vpn_mark = None  # counted by _observe_failback, once the private path was back
         else:
             _observe_down(rl, fault, t0, result, watch.tick)
+        if sc.kind == "backup-down":
+            _check_backup_stands(rl, fault, result)
+            _observe_dpd(rl, fault, t0, result, watch.tick)
         # Long enough to see the probe flow again, and never shorter than the outage bar plus a margin.
         watch.wait(max(SETTLE_S, t0 + MIN_WINDOW_S - time.monotonic()))
-        result.health_matched, result.health_detail = _health(rl, sc, watch.tick)
+        if rl.lab.private:
+            result.health_matched, result.health_detail = _health(rl, sc, watch.tick)
         if sc.kind == "prefix-limit":
             _check_stays_down(rl, fault, result, watch)
         result.routes_lost = watch.worst
     finally:
         try:
             summary = probe.stop()
+            if vpn_mark is not None:
+                result.vpn_packets = rl.vpn_data_packets() - vpn_mark
         finally:
             say(f"{sc.name}: undoing the fault")
             try:
@@ -694,11 +885,11 @@ def _flows_again(rl: RunningLab) -> bool:
 
 def fault_sessions(lab: Lab, sc: Scenario) -> set[str]:
     """The plan sessions a scenario's fault takes down (none for a drain: it only lengthens paths)."""
-    if sc.kind in ("drain", "circuit-drain"):
-        return set()
+    if sc.kind in ("drain", "circuit-drain", "backup-failback", "backup-down"):
+        return set()  # a failback measures the return; a VPN tunnel is no plan session
     if sc.kind == "router-down":
         return {s.id for s in lab.sessions if s.fcr == sc.target}
-    if sc.kind in ("circuit-down", "metro-down", "double-fault"):
+    if sc.kind in ("circuit-down", "metro-down", "double-fault", "backup-failover"):
         return {sid for u in sc.units for sid in unit_sessions(lab, u)}
     return {sc.target}
 
@@ -728,6 +919,69 @@ def _observe_down(rl: RunningLab, fault: _Fault, t0: float, result: Result,
         reasons = sorted({info.get("lastNotificationReason") or info.get("lastResetDueTo") or "?"
                           for _, info in seen.values()})
         result.detail = f"down at {', '.join(sorted(n for n, _ in seen))}: {', '.join(reasons)}"
+
+
+def _observe_failback(rl: RunningLab, fault: _Fault, t0: float, result: Result,
+                      tick: Callable[[], None] = lambda: None) -> None:
+    """Wait until the lab is as designed again (every session up, both edges selecting the private path),
+    then count the probe packets that still cross the VPN for :data:`FAILBACK_QUIET_S`."""
+    deadline = t0 + fault.timeout_s
+    while True:
+        tick()
+        try:
+            problems = lab_problems(rl)
+        except (LabError, OSError) as exc:  # a daemon still starting
+            problems = [str(exc)]
+        if not problems:
+            break
+        if time.monotonic() > deadline:
+            result.failures.append("the private path did not come back: " + "; ".join(problems[:3]))
+            return
+        time.sleep(POLL_S * 5)
+    result.detection_ms = round((time.monotonic() - t0) * 1000)
+    mark = rl.vpn_data_packets()
+    quiet = time.monotonic() + FAILBACK_QUIET_S
+    while time.monotonic() < quiet:
+        tick()
+        time.sleep(POLL_S * 2)
+    result.vpn_packets = rl.vpn_data_packets() - mark
+    result.detail = (f"private path back and selected at both edges {result.detection_ms} ms after the routers "
+                     f"restarted; {result.vpn_packets} probe packet(s) crossed the VPN in the {FAILBACK_QUIET_S} s "
+                     "after")
+
+
+def _check_backup_stands(rl: RunningLab, fault: _Fault, result: Result) -> None:
+    """The VPN's other tunnels keep their sessions while one is lost."""
+    lost = fault.tunnel.id if isinstance(fault, _TunnelCut) else ""
+    down = []
+    for t in rl.lab.tunnels:
+        if t.id != lost and rl.neighbors(t.aws).get(t.azure_address, {}).get("bgpState") != "Established":
+            down.append(t.id)
+    if down:
+        result.failures.append(f"other VPN tunnels lost their sessions too: {', '.join(down)}")
+
+
+def _observe_dpd(rl: RunningLab, fault: _Fault, t0: float, result: Result,
+                 tick: Callable[[], None] = lambda: None) -> None:
+    """A tunnel cut: wait for both ends' dead-peer detection to end the tunnel's IKE SA (charon, configured
+    to the plan's DPD timeout: twin.render.retransmit_timeout) and record when each did."""
+    if not isinstance(fault, _TunnelCut):
+        return
+    t = fault.tunnel
+    deadline = t0 + dpd_detection_s(t.dpd_timeout_s) + DPD_MARGIN_S
+    seen: dict[str, int] = {}
+    while len(seen) < 2 and time.monotonic() < deadline:
+        tick()
+        for node in (t.aws, t.azure):
+            if node not in seen and rl.ipsec_sas(node).get(t.id) != "up":
+                seen[node] = round((time.monotonic() - t0) * 1000)
+        time.sleep(POLL_S * 5)
+    result.dpd_ms = seen
+    missing = [n for n in (t.aws, t.azure) if n not in seen]
+    if missing:
+        result.failures.append(f"dead-peer detection did not end tunnel {t.id}'s IKE SA at {', '.join(missing)} "
+                               f"within {dpd_detection_s(t.dpd_timeout_s) + DPD_MARGIN_S:.0f} s")
+    result.detail += "; DPD ended its IKE SA after " + ", ".join(f"{ms} ms at {n}" for n, ms in seen.items())
 
 
 def _observe_drain(rl: RunningLab, fault: _Fault, t0: float, result: Result,
@@ -775,7 +1029,12 @@ def judge(sc: Scenario, result: Result, fault: _Fault | None = None) -> None:
     if sc.kind in LOSS_KINDS:
         if result.detection_ms is not None and result.detection_ms > MAX_DETECTION_MS:
             f.append(f"detection {result.detection_ms} ms > {MAX_DETECTION_MS} ms")
-        if result.outage_ms is not None and result.outage_ms > MAX_OUTAGE_MS:
+        if sc.backup == "carries":
+            # Over the VPN: under 2 s (a strict bar).
+            if result.outage_ms is not None and result.outage_ms >= MAX_BACKUP_OUTAGE_MS:
+                f.append(f"outage {'at least ' if result.recovered is False else ''}{result.outage_ms} ms, not under "
+                         f"{MAX_BACKUP_OUTAGE_MS} ms")
+        elif result.outage_ms is not None and result.outage_ms > MAX_OUTAGE_MS:
             f.append(f"outage {'at least ' if result.recovered is False else ''}{result.outage_ms} ms > "
                      f"{MAX_OUTAGE_MS} ms")
     elif sc.kind in ("drain", "circuit-drain"):
@@ -790,6 +1049,24 @@ def judge(sc: Scenario, result: Result, fault: _Fault | None = None) -> None:
         limit = hold_s * 1000 + HOLD_TIMER_TOLERANCE_MS + MAX_OUTAGE_MS
         if result.outage_ms is not None and result.outage_ms > limit:
             f.append(f"outage {result.outage_ms} ms > the hold timer plus {MAX_OUTAGE_MS} ms")
+    elif sc.kind == "backup-failback":
+        if result.detection_ms is None and not f:
+            f.append("the private path's return was not observed")
+        if result.lost_packets is not None and result.lost_packets > MAX_BACKUP_LOST_PACKETS:
+            f.append(f"{result.lost_packets} packet(s) lost while traffic moved back to the private path")
+    elif sc.kind == "backup-down":
+        hold_s = fault.tunnel.hold_s if isinstance(fault, _TunnelCut) else L.AWS_VPN_BGP_HOLD_S
+        if result.detection_ms is not None and result.detection_ms > hold_s * 1000 + HOLD_TIMER_TOLERANCE_MS:
+            f.append(f"detection {result.detection_ms} ms, later than the {hold_s} s hold timer")
+        if result.detection_ms is not None and HOLD_TIMER_REASON not in result.detail:
+            f.append("the tunnel's session was not brought down by the hold timer")
+        if sc.backup == "idle":
+            if result.lost_packets is not None and result.lost_packets > MAX_BACKUP_LOST_PACKETS:
+                f.append(f"{result.lost_packets} packet(s) lost when a VPN tunnel went, with the private path up")
+        elif (result.outage_ms is not None
+              and result.outage_ms > hold_s * 1000 + HOLD_TIMER_TOLERANCE_MS + MAX_OUTAGE_MS):
+            f.append(f"outage {result.outage_ms} ms > the hold timer plus {MAX_OUTAGE_MS} ms")
+    _judge_backup(sc, result)
     if result.recovered is False:
         f.append("traffic did not flow again while the fault lasted")
     if result.routes_lost:
@@ -806,6 +1083,20 @@ def judge(sc: Scenario, result: Result, fault: _Fault | None = None) -> None:
             f.append(f"the plan says this cuts AWS from Azure ({', '.join(sc.exercises)}), yet traffic kept "
                      "flowing: the twin is not the plan's topology")
     result.passed = not f
+
+
+def _judge_backup(sc: Scenario, result: Result) -> None:
+    """What the probe saw cross the VPN backup: nothing while a private path is up, the traffic once none is."""
+    f = result.failures
+    if sc.backup in ("idle", "carries") and result.vpn_packets_before:
+        f.append(f"{result.vpn_packets_before} probe packet(s) crossed the VPN before the fault, with every private "
+                 "path up")
+    if sc.backup == "idle" and result.vpn_packets:
+        f.append(f"{result.vpn_packets} probe packet(s) crossed the VPN while a private path was up")
+    if sc.backup in ("carries", "only") and result.vpn_packets == 0:
+        f.append("no probe packet crossed the VPN, with no private path left")
+    if sc.backup == "back" and result.vpn_packets:
+        f.append(f"{result.vpn_packets} probe packet(s) still crossed the VPN after the private path was back")
 
 
 def converged_before(rl: RunningLab) -> list[str]:

@@ -455,7 +455,14 @@ def run_add(args: argparse.Namespace) -> int:
     for note in notes:
         _note(note)
     interactive = _interactive(args, _missing(preset))
-    config = new_customer_config(bridge.spec, customer, [])
+    from bridgectl.placement import place
+
+    # Placed once, in the VNet with the most free room, and written into the file: growth never moves it.
+    spoke = place(project, bridge.spec)
+    if spoke is not None:
+        _note(f"customer {customer} goes in endpoint spoke {spoke} (the most free room); written as "
+              "bridge:customer.endpointSpoke")
+    config = new_customer_config(bridge.spec, customer, [], spoke)
     if interactive:
         prompter = Prompter()
         prompter.say(f"Adding customer {customer} to bridge {args.bridge} ({bridge.path.name}: AWS "

@@ -71,12 +71,18 @@ class Readers:
                 self.clients[source] = self._client(source)
             except MissingCredentials as exc:
                 missing.append(str(exc))
+        if "aws" in self.clients and plan.backup is not None:
+            self.clients["aws-vpn"] = self._client("aws-vpn")
         if missing:
             from bridgectl.cli import PrerequisiteMissing
 
             raise PrerequisiteMissing("; ".join(missing))
 
     def _client(self, source: str) -> Any:
+        if source == "aws-vpn":
+            from bridgectl.health import aws
+
+            return aws.ec2_client(self.spec.aws_region)
         if source == "aws":
             from bridgectl.health import aws
 
@@ -105,14 +111,25 @@ class Readers:
         if source == "aws":
             from bridgectl.health import aws
 
-            return aws.observe(c, plan)
+            obs = aws.observe(c, plan)
+            if plan.backup is not None:
+                obs.extend(aws.observe_backup(self.clients["aws-vpn"], plan))
+            return obs
         if source == "azure":
             from bridgectl.health import azure
             from stacks.bridge import azure_names
 
             names = azure_names(spec.stack)
             limit = next(b.limit for b in plan.budgets if b.name == "gateway-learned")
-            return azure.observe(c, plan, spec.azure.resource_group, names["circuit"], names["gateway"], limit)
+            circuits = [names["circuit" if p.circuit == 0 else "circuit2"] for p in plan.circuits or (plan.azure,)]
+            obs = azure.observe(c, plan, spec.azure.resource_group, circuits, names["gateway"], limit)
+            if plan.backup is not None:
+                from components.vpn_backup import azure_vpn_names, connection_name
+
+                obs.extend(azure.observe_backup(c, plan, spec.azure.resource_group,
+                                                azure_vpn_names(spec.stack)["gateway"],
+                                                lambda tunnel: connection_name(spec.stack, tunnel)))
+            return obs
         from bridgectl.health import equinix
 
         package = next((b.limit for b in plan.budgets if b.name == "fcr-routes"), None)

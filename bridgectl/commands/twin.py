@@ -214,5 +214,10 @@ def exposure_text(exposures: list[dict[str, Any]]) -> str:
     """The double failures the plan's topology cannot survive (not run), one line each."""
     if not exposures:
         return "double failures the topology cannot survive: none"
-    return "\n".join(["double failures the topology cannot survive (from the plan, not run):",
+    if all(e.get("backupCarries") for e in exposures):
+        # With the VPN backup these pairs cut the private path only: the backup carries the traffic.
+        header = "double failures the private path cannot survive (from the plan, not run; the VPN backup carries):"
+    else:
+        header = "double failures the topology cannot survive (from the plan, not run):"
+    return "\n".join([header,
                       *(f"  {' + '.join(e['faults'])}: lacks {e['lacks']}" for e in exposures)])

@@ -10,6 +10,14 @@ is found by the name the program gives it (``plan.aws_links[].vif_name``) and it
 FCR's address. The API shows neither BFD nor the prefixes a VIF receives; the FCR's route table
 (Equinix) and the circuit's (Azure) show the prefixes.
 
+With the IPsec backup (``bridge:vpnBackup``), ``DescribeVpnConnections`` (EC2) gives each backup VPN
+connection, found by its ``Name`` tag, with per tunnel its options (``TunnelInsideCidr``,
+``OutsideIpAddress``) and its telemetry (``VgwTelemetry``: ``Status`` UP/DOWN and
+``AcceptedRouteCount``, matched by outside address)
+(https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpnConnections.html,
+https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VgwTelemetry.html). A tunnel must be UP and
+accept every prefix Azure advertises over it, so the backup is ready before it is needed.
+
 boto3 is imported only here, when health runs; credentials come from the environment (``AWS_*``,
 a profile, or the OIDC role CI assumes).
 """
@@ -42,6 +50,53 @@ def client(region: str) -> Any:
         raise MissingCredentials("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, "
                                  "or AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE (CI's OIDC role)")
     return session.client("directconnect")
+
+
+def ec2_client(region: str) -> Any:
+    """An EC2 client for ``region`` (the backup's VPN connections), with the same credentials."""
+    import boto3
+
+    return boto3.Session(region_name=region).client("ec2")
+
+
+def backup_connection_name(stack: str, connection: int) -> str:
+    """The ``Name`` tag components/vpn_backup.py gives backup VPN connection 1 or 2."""
+    return f"{stack}-backup-vpn{connection}"
+
+
+def observe_backup(ec2: Any, plan: Any) -> Observation:
+    """Each backup tunnel's state and the routes AWS accepts on it (nothing when the plan has no backup)."""
+    obs = Observation(read={"aws"})
+    backup = plan.backup
+    if backup is None:
+        return obs
+    names = {c: backup_connection_name(plan.stack, c) for c in (1, 2)}
+    found = ec2.describe_vpn_connections(Filters=[{"Name": "tag:Name", "Values": sorted(names.values())}])
+    live = [v for v in found.get("VpnConnections", []) if v.get("State") not in ("deleted", "deleting")]
+    want = len(backup.to_aws)
+    for t in backup.tunnels:
+        name = names[t.connection]
+        subject = f"backup tunnel {t.id} ({name})"
+        conns = [v for v in live if {"Key": "Name", "Value": name} in v.get("Tags", [])]
+        if not conns:
+            obs.resources.append(ResourceState(subject, "vpn-tunnel", "aws", "absent", ("UP",)))
+            continue
+        conn = conns[0]
+        options = [o for o in conn.get("Options", {}).get("TunnelOptions", [])
+                   if o.get("TunnelInsideCidr") == str(t.inside)]
+        outside = options[0].get("OutsideIpAddress") if options else None
+        telemetry = [g for g in conn.get("VgwTelemetry", []) if outside and g.get("OutsideIpAddress") == outside]
+        if not telemetry:
+            obs.resources.append(ResourceState(subject, "vpn-tunnel", "aws",
+                                               f"no tunnel with inside CIDR {t.inside}", ("UP",)))
+            continue
+        status = str(telemetry[0].get("Status", "unknown"))
+        obs.resources.append(ResourceState(f"{subject}, outside {outside}", "vpn-tunnel", "aws", status, ("UP",)))
+        accepted = int(telemetry[0].get("AcceptedRouteCount", 0))
+        if status == "UP":
+            obs.resources.append(ResourceState(f"{subject}: Azure prefixes accepted", "vpn-routes", "aws",
+                                               str(accepted), (str(want),)))
+    return obs
 
 
 def _pages(call: Any, key: str, **params: Any) -> list[dict[str, Any]]:
