@@ -36,12 +36,15 @@ $(TOOLS)/bin/uv:
 	@echo "setup: installing uv $(UV_VERSION) into $(TOOLS) with pip"
 	$(PYTHON) -m pip install --progress-bar on --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
 
-# FRR (bgpd, bfdd, zebra) and iproute2 (ip, tc) run the BGP twin; Graphviz draws topology diagrams;
-# ShellCheck checks the workflows' shell steps (through actionlint).
+# FRR (bgpd, bfdd, zebra), iproute2 (ip, tc) and strongSwan (charon, its userspace ESP plugin, swanctl)
+# run the BGP twin; Graphviz draws topology diagrams; ShellCheck checks the workflows' shell steps
+# (through actionlint).
 system-deps:
 	@missing=""; \
-	for pair in frr:/usr/lib/frr/bgpd iproute2:/sbin/ip iproute2:/sbin/tc graphviz:/usr/bin/dot shellcheck:/usr/bin/shellcheck; do \
-	  pkg=$${pair%%:*}; file=$${pair#*:}; [ -x "$$file" ] || case " $$missing " in *" $$pkg "*) ;; \
+	for pair in frr:/usr/lib/frr/bgpd iproute2:/sbin/ip iproute2:/sbin/tc graphviz:/usr/bin/dot shellcheck:/usr/bin/shellcheck \
+	    strongswan-charon:/usr/lib/ipsec/charon strongswan-swanctl:/usr/sbin/swanctl \
+	    libcharon-extra-plugins:/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so; do \
+	  pkg=$${pair%%:*}; file=$${pair#*:}; [ -e "$$file" ] || case " $$missing " in *" $$pkg "*) ;; \
 	    *) missing="$$missing $$pkg";; esac; \
 	done; \
 	if [ -n "$$missing" ]; then \

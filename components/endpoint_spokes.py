@@ -44,6 +44,7 @@ import pulumi
 from pulumi_azure_native import network
 
 from ._common import PROTECT, child
+from .expressroute import endpoint_rules
 
 
 @dataclass(frozen=True)
@@ -74,21 +75,6 @@ def spoke_names(stack: str, spoke: str) -> dict[str, str]:
     return {"vnet": f"vnet-{spoke}-{stack}", "nsg": f"nsg-endpoints-{spoke}-{stack}",
             "endpointSubnet": "snet-private-endpoints", "hubPeering": f"peer-hub-to-{spoke}",
             "spokePeering": "peer-to-hub"}
-
-
-def endpoint_rules(saas_cidrs: Sequence[str], ports: Sequence[int], destination: str) -> list[network.SecurityRuleArgs]:
-    """The NSG rules of an endpoint subnet, as the hub's (components/expressroute.py): each SaaS VPC CIDR on
-    the platforms' ports, then deny every other inbound flow."""
-    rules = [network.SecurityRuleArgs(
-        name=f"allow-saas-{i}", priority=100 + i, direction="Inbound", access="Allow", protocol="Tcp",
-        source_address_prefix=cidr, source_port_range="*", destination_address_prefix=destination,
-        destination_port_ranges=[str(p) for p in ports], description="SaaS VPC to the private endpoints")
-        for i, cidr in enumerate(saas_cidrs)]
-    rules.append(network.SecurityRuleArgs(
-        name="deny-other-inbound", priority=4000, direction="Inbound", access="Deny", protocol="*",
-        source_address_prefix="*", source_port_range="*", destination_address_prefix="*",
-        destination_port_range="*", description="Only the SaaS VPCs reach the endpoints"))
-    return rules
 
 
 class EndpointSpoke(pulumi.ComponentResource):

@@ -83,6 +83,21 @@ class SecondCircuitArgs:
     peering: PrivatePeeringArgs | None
 
 
+def endpoint_rules(saas_cidrs: Sequence[str], ports: Sequence[int], destination: str) -> list[network.SecurityRuleArgs]:
+    """The NSG rules of an endpoint subnet (the hub's, and each endpoint spoke's): each SaaS VPC CIDR on the
+    platforms' ports, then deny every other inbound flow."""
+    rules = [network.SecurityRuleArgs(
+        name=f"allow-saas-{i}", priority=100 + i, direction="Inbound", access="Allow", protocol="Tcp",
+        source_address_prefix=cidr, source_port_range="*", destination_address_prefix=destination,
+        destination_port_ranges=[str(p) for p in ports], description="SaaS VPC to the private endpoints")
+        for i, cidr in enumerate(saas_cidrs)]
+    rules.append(network.SecurityRuleArgs(
+        name="deny-other-inbound", priority=4000, direction="Inbound", access="Deny", protocol="*",
+        source_address_prefix="*", source_port_range="*", destination_address_prefix="*",
+        destination_port_range="*", description="Only the SaaS VPCs reach the endpoints"))
+    return rules
+
+
 class ExpressRoute(pulumi.ComponentResource):
     """Hub VNet, ExpressRoute circuit, gateway and (once the circuit is provisioned) private peering."""
 
@@ -112,16 +127,7 @@ class ExpressRoute(pulumi.ComponentResource):
             f"{name}-gateway-subnet", resource_group_name=rg, virtual_network_name=self.vnet.name,
             subnet_name="GatewaySubnet", address_prefix=args.gateway_subnet,
             opts=child(self, delete_before_replace=True))
-        rules = [network.SecurityRuleArgs(
-            name=f"allow-saas-{i}", priority=100 + i, direction="Inbound", access="Allow", protocol="Tcp",
-            source_address_prefix=cidr, source_port_range="*", destination_address_prefix=args.endpoint_subnet,
-            destination_port_ranges=[str(p) for p in args.endpoint_ports],
-            description="SaaS VPC to the private endpoints")
-            for i, cidr in enumerate(args.saas_cidrs)]
-        rules.append(network.SecurityRuleArgs(
-            name="deny-other-inbound", priority=4000, direction="Inbound", access="Deny", protocol="*",
-            source_address_prefix="*", source_port_range="*", destination_address_prefix="*",
-            destination_port_range="*", description="Only the SaaS VPCs reach the endpoints"))
+        rules = endpoint_rules(args.saas_cidrs, args.endpoint_ports, args.endpoint_subnet)
         self.nsg = network.NetworkSecurityGroup(
             f"{name}-nsg", resource_group_name=rg, location=args.location, network_security_group_name=n["nsg"],
             security_rules=rules, tags=tags, opts=child(self))

@@ -204,17 +204,21 @@ def _validate_bgp_key(args: ResourceValidationArgs, report: ReportViolation) -> 
                "(pulumi.Output.secret, or a --secret config value)")
 
 
+#: the offline plan shows secrets as [secret]: with this set, any other key value was written in plain text
+PLAINTEXT_VISIBLE = PolicyConfigSchema(properties={
+    "plaintextVisible": {"type": "boolean", "default": False,
+                         "description": "secrets show as [secret] (offline plan): any other key value was "
+                                        "written in plain text"},
+})
+
+
 bgp_keys_secret = ResourceValidationPolicy(
     name="bgp-keys-secret",
     description="Every BGP session has an MD5 key, and the key is a secret (bgpAuthKey on transit VIFs and FCR "
                 "BGP protocols, sharedKey on the private peering).",
     validate=_validate_bgp_key,
     enforcement_level=EnforcementLevel.MANDATORY,
-    config_schema=PolicyConfigSchema(properties={
-        "plaintextVisible": {"type": "boolean", "default": False,
-                             "description": "secrets show as [secret] (offline plan): any other key value was "
-                                            "written in plain text"},
-    }),
+    config_schema=PLAINTEXT_VISIBLE,
 )
 
 
@@ -248,11 +252,7 @@ vpn_keys_secret = ResourceValidationPolicy(
                 "gateway configuration on AWS VPN connections, sharedKey on Azure IPsec connections).",
     validate=_validate_vpn_key,
     enforcement_level=EnforcementLevel.MANDATORY,
-    config_schema=PolicyConfigSchema(properties={
-        "plaintextVisible": {"type": "boolean", "default": False,
-                             "description": "secrets show as [secret] (offline plan): any other key value was "
-                                            "written in plain text"},
-    }),
+    config_schema=PLAINTEXT_VISIBLE,
 )
 
 

@@ -372,8 +372,11 @@ def test_unknown_scenario_pattern_is_a_usage_error(project: Path, capsys: pytest
 
 def test_missing_root_and_frr_exit_3_with_the_fix(project: Path, capsys: pytest.CaptureFixture[str],
                                                   monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    missing = sandbox.missing_prerequisites(euid=1000, frr_dir=tmp_path, which=lambda _: None)
+    missing = sandbox.missing_prerequisites(euid=1000, frr_dir=tmp_path, which=lambda _: None,
+                                            ipsec_files={tmp_path / "charon": "strongswan-charon"})
     assert any("needs root" in m and "sudo" in m for m in missing)
+    assert any("apt-get install strongswan-charon" in m for m in missing)
+    assert not any("strongSwan" in m for m in sandbox.missing_prerequisites(euid=0, ipsec_files={}))
     assert any("apt-get install frr" in m for m in missing)
     assert any("unshare" in m and "util-linux" in m for m in missing)
     monkeypatch.setattr(sandbox, "missing_prerequisites", lambda: missing)

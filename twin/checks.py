@@ -215,6 +215,6 @@ def ipsec_check(rl: RunningLab) -> Check:
     t = rl.lab.tunnels[0]
     return Check("ipsec", not problems, "; ".join(problems) or (
         f"{len(rl.lab.tunnels)} tunnels: IKEv2 SA and ESP CHILD_SA up at both ends ({IKE_PROPOSAL}, ESP "
-        f"{ESP_PROPOSAL}, userspace ESP in UDP/4500; DPD {DPD_DELAY_S} s + retransmissions = "
-        f"{dpd_detection_s(t.dpd_timeout_s):.0f} s); the internet link carried {seen['esp']} ESP-in-UDP "
-        f"packets and no VXLAN in the clear"))
+        f"{ESP_PROPOSAL}, userspace ESP in UDP/4500; DPD every {DPD_DELAY_S} s, a dead peer found after "
+        f"{'-'.join(f'{x:.0f}' for x in dpd_detection_s(t.dpd_timeout_s))} s); the internet link carried "
+        f"{seen['esp']} ESP-in-UDP packets and no VXLAN in the clear"))

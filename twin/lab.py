@@ -67,6 +67,7 @@ DATA_CLASS = "1:2"
 # strongSwan's IKE daemon (Debian package strongswan-charon) and its control program (strongswan-swanctl);
 # the userspace ESP backend is in libcharon-extra-plugins.
 CHARON = Path("/usr/lib/ipsec/charon")
+KERNEL_LIBIPSEC = Path("/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so")
 SWANCTL = "swanctl"
 # What the internet link's counters sort packets into (:meth:`RunningLab.internet_packets`): VXLAN in
 # the clear (UDP/4789, which must stay 0) and ESP in UDP (4500: IKE after NAT-T and every ESP packet).

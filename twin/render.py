@@ -579,11 +579,14 @@ def frr_configs(node: Node) -> dict[str, str]:
 #: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpnTunnelOptionsSpecification.html).
 IKE_PROPOSAL = "aes256-sha256-modp1024"
 ESP_PROPOSAL = "aes256-sha256"
-#: Dead-peer detection: an R_U_THERE after this long without a packet from the peer (swanctl.conf
-#: connections.<conn>.dpd_delay), then charon's retransmissions, which give up after
+#: Dead-peer detection: charon sends an R_U_THERE every dpd_delay (swanctl.conf
+#: connections.<conn>.dpd_delay; with the userspace backend it sees no ESP use times, so it asks whether or
+#: not ESP flowed), then retransmits it and gives up after
 #: retransmit_timeout * sum(retransmit_base ** n for n in 0..retransmit_tries) seconds
 #: (https://docs.strongswan.org/docs/latest/config/retransmission.html). :func:`retransmit_timeout` sizes
-#: them so that detection takes the plan's DPD timeout (AWS DPDTimeoutSeconds, Azure dpdTimeoutSeconds).
+#: that to the plan's DPD timeout (AWS DPDTimeoutSeconds, Azure dpdTimeoutSeconds) less dpd_delay: a dead
+#: peer is declared dead between ``dpd_timeout - dpd_delay`` and ``dpd_timeout`` after its last packet,
+#: depending on where in the DPD interval it died.
 DPD_DELAY_S = 10
 RETRANSMIT_TRIES = 5
 RETRANSMIT_BASE = 1.4
@@ -602,15 +605,15 @@ def ipsec_dir(node: str) -> str:
 
 
 def retransmit_timeout(dpd_timeout_s: int) -> float:
-    """charon's first retransmission timeout such that DPD gives up ``dpd_timeout_s`` after the last packet
-    from the peer: DPD_DELAY_S of silence, then the retransmissions (see DPD_DELAY_S)."""
+    """charon's first retransmission timeout such that an R_U_THERE is given up ``dpd_timeout_s - DPD_DELAY_S``
+    after it was sent (see DPD_DELAY_S)."""
     return (dpd_timeout_s - DPD_DELAY_S) / sum(RETRANSMIT_BASE ** n for n in range(RETRANSMIT_TRIES + 1))
 
 
-def dpd_detection_s(dpd_timeout_s: int) -> float:
-    """How long after the peer's last packet charon declares it dead, as configured."""
-    return DPD_DELAY_S + retransmit_timeout(dpd_timeout_s) * sum(RETRANSMIT_BASE ** n
-                                                                  for n in range(RETRANSMIT_TRIES + 1))
+def dpd_detection_s(dpd_timeout_s: int) -> tuple[float, float]:
+    """The earliest and latest a dead peer is declared dead after its last packet, as configured."""
+    give_up = retransmit_timeout(dpd_timeout_s) * sum(RETRANSMIT_BASE ** n for n in range(RETRANSMIT_TRIES + 1))
+    return give_up, DPD_DELAY_S + give_up
 
 
 def ipsec_configs(lab: Lab, node: str) -> dict[str, str]:

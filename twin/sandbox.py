@@ -40,7 +40,7 @@ from typing import IO, Any, Literal
 
 from stacks.plan import BridgePlan
 
-from .lab import DAEMONS, FRR_DIR
+from .lab import CHARON, DAEMONS, FRR_DIR, KERNEL_LIBIPSEC
 from .model import Lab
 from .render import build_lab
 from .runner import SANDBOX_ENV
@@ -54,11 +54,16 @@ STOP_GRACE_S = 10.0
 PROGRAMS = {"ip": "iproute2", "tc": "iproute2", "unshare": "util-linux", "setpriv": "util-linux",
             "mount": "mount"}
 INSTALL_HINT = "install it with `apt-get install frr` (Debian package frr, 8.4 or later)"
+# The VPN backup's IPsec (twin.render, "the VPN backup's IPsec"): strongSwan's IKE daemon, its userspace
+# ESP backend and swanctl, each with the Debian package that has it.
+IPSEC_FILES = {CHARON: "strongswan-charon", KERNEL_LIBIPSEC: "libcharon-extra-plugins",
+               Path("/usr/sbin/swanctl"): "strongswan-swanctl"}
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def missing_prerequisites(euid: int | None = None, frr_dir: Path = FRR_DIR,
-                          which: Callable[[str], str | None] = shutil.which) -> list[str]:
+                          which: Callable[[str], str | None] = shutil.which,
+                          ipsec_files: dict[Path, str] | None = None) -> list[str]:
     """What this machine lacks to run the twin, one sentence each with the fix."""
     out = []
     if (os.geteuid() if euid is None else euid) != 0:
@@ -70,6 +75,12 @@ def missing_prerequisites(euid: int | None = None, frr_dir: Path = FRR_DIR,
     if programs:
         packages = sorted({PROGRAMS[p] for p in programs})
         out.append(f"missing {', '.join(programs)}: install them with `apt-get install {' '.join(packages)}`")
+    files = IPSEC_FILES if ipsec_files is None else ipsec_files
+    absent_ipsec = {path: pkg for path, pkg in files.items() if not path.exists()}
+    if absent_ipsec:
+        out.append(f"strongSwan is not installed ({', '.join(str(p) for p in absent_ipsec)} missing; the VPN "
+                   f"backup's tunnels run IKEv2 and ESP in it): install it with `apt-get install "
+                   f"{' '.join(sorted(set(absent_ipsec.values())))}`")
     return out
 
 

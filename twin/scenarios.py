@@ -92,9 +92,9 @@ ROUTES_SAMPLE_S = 0.05  # the edges' routes are sampled this often while the fau
 AFTER_PROBE_S = 0.5  # traffic after the fault is undone: every packet of this must come back
 POLL_S = 0.01  # state polling while waiting for a reaction
 DETECT_MARGIN_S = 5.0  # waited beyond the slowest detection the design allows
-# Dead-peer detection may end an IKE SA this much later than configured (charon checks for silence every
-# dpd_delay, so its first R_U_THERE leaves up to one keepalive interval after the last packet) or sooner.
-DPD_MARGIN_S = 12.0
+# Dead-peer detection may end an IKE SA this much outside its configured window (twin.render.dpd_detection_s):
+# the poll, a busy machine.
+DPD_MARGIN_S = 3.0
 PROBE_READY_S = 5.0
 PROBE_SPARE_S = 30.0  # the probe's own deadline lies this far past the longest a scenario can take
 PREFIX_FILL_TIMEOUT_S = 60.0  # for the routes up to a session's limit to reach the cloud
@@ -968,7 +968,8 @@ def _observe_dpd(rl: RunningLab, fault: _Fault, t0: float, result: Result,
     if not isinstance(fault, _TunnelCut):
         return
     t = fault.tunnel
-    deadline = t0 + dpd_detection_s(t.dpd_timeout_s) + DPD_MARGIN_S
+    earliest, latest = dpd_detection_s(t.dpd_timeout_s)
+    deadline = t0 + latest + DPD_MARGIN_S
     seen: dict[str, int] = {}
     while len(seen) < 2 and time.monotonic() < deadline:
         tick()
@@ -980,7 +981,11 @@ def _observe_dpd(rl: RunningLab, fault: _Fault, t0: float, result: Result,
     missing = [n for n in (t.aws, t.azure) if n not in seen]
     if missing:
         result.failures.append(f"dead-peer detection did not end tunnel {t.id}'s IKE SA at {', '.join(missing)} "
-                               f"within {dpd_detection_s(t.dpd_timeout_s) + DPD_MARGIN_S:.0f} s")
+                               f"within {latest + DPD_MARGIN_S:.0f} s")
+    early = [f"{n} ({ms} ms)" for n, ms in seen.items() if ms < (earliest - DPD_MARGIN_S) * 1000]
+    if early:
+        result.failures.append(f"tunnel {t.id}'s IKE SA ended before dead-peer detection could have found the peer "
+                               f"dead ({earliest:.0f} s): {', '.join(early)}")
     result.detail += "; DPD ended its IKE SA after " + ", ".join(f"{ms} ms at {n}" for n, ms in seen.items())
 
 
