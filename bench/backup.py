@@ -7,9 +7,10 @@ Three labs of the dev stack, each run a few times in the BGP twin (needs root an
   metro) at once; ``backup-failback`` brings it back while traffic crosses the VPN.
 * **no BFD on the private path**: the same lab with BFD off on every private session: the private
   sessions' hold timers (90 s at AWS) have to notice before the VPN takes over.
-* **IPsec only**: the VPN alone, no private path; ``backup-down`` cuts one tunnel silently: the flows on
-  it are lost until its BGP session ends by the hold timer (30 s; the twin runs no IKE, so no dead-peer
-  detection, whose timeout AWS allows no lower than 30 s: docs/twin.md).
+* **IPsec only**: the VPN alone, no private path; ``backup-down`` cuts one tunnel's internet path: the
+  flows on it are lost until its BGP session ends by the hold timer (30 s); then both ends' dead-peer
+  detection (strongSwan, sized to the plan's 40 s DPD timeout: docs/twin.md) ends its IKE SA (``dpdMs``,
+  the later of the two ends).
 
     python -m bench --backup-comparison            # 3 runs of each, into bench/results.json
     python -m bench --backup-comparison --backup-runs 5
@@ -33,9 +34,9 @@ VARIANTS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("preEstablished", "pre-established VPN, BFD on the private path", "planned",
      ("backup-failover", "backup-failback")),
     ("noBfd", "pre-established VPN, no BFD on the private path", "no-bfd", ("backup-failover",)),
-    ("ipsecOnly", "IPsec only (one tunnel lost; hold timer, no DPD)", "ipsec-only", ("backup-down",)),
+    ("ipsecOnly", "IPsec only (one tunnel lost; hold timer, then DPD)", "ipsec-only", ("backup-down",)),
 )
-FIGURES = ("detectionMs", "outageMs", "lostPackets", "sentPackets", "vpnPackets")
+FIGURES = ("detectionMs", "outageMs", "lostPackets", "sentPackets", "vpnPackets", "dpdMs")
 
 
 def _dev_plan() -> Any:
@@ -48,13 +49,16 @@ def _dev_plan() -> Any:
     return plan
 
 
-def backup_comparison(runs: int) -> dict[str, Any]:
-    """Each variant ``runs`` times, one after another (timing is not shared with another lab)."""
+def backup_comparison(runs: int, only: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Each variant (or those whose key is in ``only``) ``runs`` times, one after another (timing is not
+    shared with another lab)."""
     from twin import sandbox
 
     plan = _dev_plan()
     out: dict[str, Any] = {"command": f"python -m bench --backup-comparison --backup-runs {runs}", "runs": runs}
     for key, label, variant, kinds in VARIANTS:
+        if only and key not in only:
+            continue
         per_kind: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
         walls = []
         for i in range(runs):
@@ -74,7 +78,9 @@ def backup_comparison(runs: int) -> dict[str, Any]:
 def _summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     summary: dict[str, Any] = {"runs": len(results), "passed": sum(bool(r["passed"]) for r in results)}
     for key in FIGURES:
-        values = [r[key] for r in results if r.get(key) is not None]
+        # dpdMs is per VPN end ({node: ms}): the tunnel is gone once both ends found it dead, the later one.
+        values = [max(r[key].values()) if isinstance(r.get(key), dict) else r[key] for r in results
+                  if r.get(key) is not None and r.get(key) != {}]
         if values:
             summary[key] = {"median": statistics.median(values), "min": min(values), "max": max(values),
                             "values": values}
@@ -84,7 +90,8 @@ def _summary(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 def print_comparison(data: dict[str, Any]) -> None:
     print(f"\nVPN backup, dev stack, {data['runs']} run(s) each (`{data['command']}`)")
-    print(f"  {'lab':<50}{'scenario':<17}{'detect ms':>27}{'outage ms':>27}{'lost/sent':>18}{'via VPN':>9}")
+    print(f"  {'lab':<50}{'scenario':<17}{'detect ms':>27}{'outage ms':>27}{'lost/sent':>18}{'via VPN':>9}"
+          f"{'DPD ms':>27}")
     for key, *_ in VARIANTS:
         entry = data.get(key)
         if not entry:
@@ -97,4 +104,5 @@ def print_comparison(data: dict[str, Any]) -> None:
             ls = f"{lost['median']:,.0f}/{sent['median']:,.0f}" if lost and sent else "-"
             vpn = s.get("vpnPackets")
             via = f"{vpn['median']:,.0f}" if vpn else "-"
-            print(f"  {entry['label']:<50}{kind:<17}{mm('detectionMs'):>27}{mm('outageMs'):>27}{ls:>18}{via:>9}")
+            print(f"  {entry['label']:<50}{kind:<17}{mm('detectionMs'):>27}{mm('outageMs'):>27}{ls:>18}{via:>9}"
+                  f"{mm('dpdMs'):>27}")

@@ -28,8 +28,14 @@ import yaml
 from stacks.loader import load_stack
 from stacks.plan import plan_bridge
 from twin import sandbox
-from twin.render import build_lab
-from twin.scenarios import MAX_BACKUP_OUTAGE_MS, MAX_DETECTION_MS, MAX_DRAIN_LOST_PACKETS, MAX_OUTAGE_MS
+from twin.render import build_lab, dpd_detection_s
+from twin.scenarios import (
+    DPD_MARGIN_S,
+    MAX_BACKUP_OUTAGE_MS,
+    MAX_DETECTION_MS,
+    MAX_DRAIN_LOST_PACKETS,
+    MAX_OUTAGE_MS,
+)
 
 pytestmark = pytest.mark.twin
 
@@ -47,6 +53,10 @@ RUN_TIMEOUT_S = 400
 REAP_TIMEOUT_S = 10.0
 
 
+# Where a charon started without the lab's own /run would keep its pid file and vici socket.
+HOST_IPSEC_FILES = (Path("/run/charon.pid"), Path("/run/charon.vici"), Path("/run/charon.ctl"))
+
+
 @dataclass(frozen=True)
 class HostState:
     """What the twin could leave behind on the host."""
@@ -55,9 +65,12 @@ class HostState:
     links: frozenset[str]
     frr: frozenset[int]
     runners: frozenset[int]
-    #: the host's IPsec state and policies, and any IKE daemon (the twin makes none: twin.render explains)
+    #: the host's kernel IPsec state and policies (the twin's ESP runs in userspace: twin.render explains)
     xfrm: frozenset[str] = frozenset()
+    #: IKE daemons (the twin runs one per VPN end, inside its sandbox)
     charon: frozenset[int] = frozenset()
+    #: files a charon or `ip netns exec` could leave on the host: pid files, vici sockets, /etc/netns
+    files: frozenset[str] = frozenset()
 
 
 def _lines(cmd: list[str]) -> list[str]:
@@ -86,7 +99,10 @@ def host_state() -> HostState:
         runners=_pids("twin.runner"),
         xfrm=frozenset(ln for cmd in (["ip", "xfrm", "state"], ["ip", "xfrm", "policy"]) for ln in _lines(cmd)
                        if ln.strip()),
-        charon=_pids("charon"))
+        charon=_pids("charon"),
+        files=frozenset(str(p) for p in (*HOST_IPSEC_FILES, *Path("/etc/netns").glob("*"),
+                                         *Path("/run").glob("*.vici"), *Path("/run/twin").glob("*"))
+                        if p.exists()))
 
 
 def assert_nothing_left(before: HostState) -> None:
@@ -95,8 +111,9 @@ def assert_nothing_left(before: HostState) -> None:
     while True:
         after = host_state()
         left = HostState(after.netns - before.netns, after.links - before.links, after.frr - before.frr,
-                         after.runners - before.runners, after.xfrm - before.xfrm, after.charon - before.charon)
-        if not (left.netns or left.links or left.frr or left.runners or left.xfrm or left.charon) \
+                         after.runners - before.runners, after.xfrm - before.xfrm, after.charon - before.charon,
+                         after.files - before.files)
+        if not (left.netns or left.links or left.frr or left.runners or left.xfrm or left.charon or left.files) \
                 or time.monotonic() > deadline:
             break
         time.sleep(0.2)
@@ -106,6 +123,7 @@ def assert_nothing_left(before: HostState) -> None:
     assert not left.runners, f"twin sandboxes left behind: {sorted(left.runners)}"
     assert not left.xfrm, f"IPsec state or policies left behind: {sorted(left.xfrm)}"
     assert not left.charon, f"IKE daemons left behind: {sorted(left.charon)}"
+    assert not left.files, f"files left behind: {sorted(left.files)}"
 
 
 @dataclass(frozen=True)
@@ -142,7 +160,7 @@ def test_dev_twin_converges_with_every_check(dev_run: tuple[Run, HostState]) -> 
     assert run.report["stack"] == "dev"
     assert run.report["converged"] is True, run.report["problems"]
     checks = {c["name"]: c for c in run.report["checks"]}
-    assert set(checks) == {"sessions", "md5", "routes", "data-plane"}
+    assert set(checks) == {"sessions", "ipsec", "md5", "routes", "data-plane"}
     assert all(c["passed"] for c in checks.values()), [c for c in checks.values() if not c["passed"]]
     # behaviour: a wrong key kept a transit VIF and an ExpressRoute link down; the peering shares one key
     assert "stayed down for 2 s with a wrong key" in checks["md5"]["detail"]
@@ -185,6 +203,29 @@ def test_backup_takes_over_gives_back_and_survives_a_tunnel_loss(dev_run: tuple[
     down = run.scenario("backup-down vpn1-t1")
     assert down["lostPackets"] == 0 and down["vpnPackets"] == 0 and "Hold Timer Expired" in down["detail"], down
     assert MAX_DETECTION_MS < down["detectionMs"] <= 30_000 + 1500, down
+
+
+def test_every_tunnel_is_ipsec_and_nothing_crosses_the_internet_in_the_clear(dev_run: tuple[Run, HostState]) -> None:
+    run, _ = dev_run
+    ipsec = {c["name"]: c for c in run.report["checks"]}["ipsec"]
+    assert ipsec["passed"], ipsec
+    assert "4 tunnels: IKEv2 SA and ESP CHILD_SA up at both ends" in ipsec["detail"], ipsec
+    assert "ESP-in-UDP packets and no VXLAN in the clear" in ipsec["detail"], ipsec
+    # Every BGP session over the tunnels came up through them (the sessions check, with the tunnels' four).
+    assert {c["name"]: c for c in run.report["checks"]}["sessions"]["passed"]
+
+
+def test_dead_peer_detection_ends_a_cut_tunnels_ike_sa_when_configured(dev_run: tuple[Run, HostState]) -> None:
+    """The tunnel cut on the internet (IKE and ESP lost): the hold timer ends BGP first, then each end's
+    charon gives up on its R_U_THERE within the window the plan's 40 s DPD timeout sets."""
+    run, _ = dev_run
+    down = run.scenario("backup-down vpn1-t1")
+    earliest, latest = dpd_detection_s(40)
+    assert set(down["dpdMs"]) == {"tgw", "vpngw"}, down
+    for node, ms in down["dpdMs"].items():
+        assert (earliest - DPD_MARGIN_S) * 1000 <= ms <= (latest + DPD_MARGIN_S) * 1000, (node, down)
+        assert ms > down["detectionMs"], down  # BGP's 30 s hold timer is the quicker
+    assert down["passed"] and down["recoveredAfter"] is True, down
 
 
 def test_no_probe_packet_crosses_the_vpn_while_a_private_path_is_up(dev_run: tuple[Run, HostState]) -> None:
@@ -350,6 +391,44 @@ def test_a_lab_whose_vpn_would_win_fails_the_routes_check(project: Path) -> None
     assert_nothing_left(before)
 
 
+# --- a wrong pre-shared key: IKE fails, that tunnel stays down, and the checks say which -------------------
+
+
+def _run_lab(lab: Any, timeout: float = 120) -> sandbox.Sandbox:
+    sink: queue.Queue[tuple[str, dict[str, Any] | None]] = queue.Queue()
+    box = sandbox.Sandbox("main", lab, [], keep=None, max_seconds=timeout, converge_timeout_s=12)
+    try:
+        box.start(sink)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            _, event = sink.get(timeout=deadline - time.monotonic())
+            if event is None:
+                break
+    finally:
+        box.stop()
+    return box
+
+
+def test_a_wrong_pre_shared_key_keeps_its_tunnel_down_and_the_checks_name_it(project: Path) -> None:
+    plan = plan_bridge(load_stack(project, "dev").spec)  # type: ignore[arg-type]
+    lab = build_lab(plan)
+    bad = lab.tunnels[3]
+    wrong = dataclasses.replace(bad, azure_psk=bad.aws_psk[::-1] + "x")
+    lab = dataclasses.replace(lab, tunnels=(*lab.tunnels[:3], wrong))
+    before = host_state()
+    box = _run_lab(lab)
+    converged = next(e for e in box.events if e["event"] == "converged")
+    assert converged["ok"] is False
+    checks = {c["name"]: c for c in next(e for e in box.events if e["event"] == "checks")["checks"]}
+    sessions, ipsec = checks["sessions"], checks["ipsec"]
+    assert not sessions["passed"] and f"over VPN tunnel {bad.id} " in sessions["detail"], sessions
+    assert not ipsec["passed"] and f"IPsec SA of VPN tunnel {bad.id} is" in ipsec["detail"], ipsec
+    for t in lab.tunnels[:3]:  # the other tunnels' keys match: their SAs and sessions are up
+        assert t.id not in sessions["detail"] and t.id not in ipsec["detail"], (sessions, ipsec)
+    assert "in the clear" not in ipsec["detail"], ipsec  # a tunnel without its SA carries nothing at all
+    assert_nothing_left(before)
+
+
 # --- a single router: the outage validate warns about ---------------------------------------------------
 
 
@@ -409,6 +488,7 @@ def test_interrupted_run_leaves_nothing_behind(sig: signal.Signals, code: int) -
                 break
         assert any("fault injected" in ln for ln in seen), "".join(seen)
         assert host_state().frr - before.frr, "no FRR process was running"
+        assert host_state().charon - before.charon, "no IKE daemon was running"
         proc.send_signal(sig)
         assert proc.wait(60) == code
     finally:

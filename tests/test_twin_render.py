@@ -24,13 +24,19 @@ from twin import sandbox
 from twin.model import Lab
 from twin.probe import analyse
 from twin.render import (
+    IKE_PROPOSAL,
+    INTERNET,
+    WIRE_PREFIXLEN,
     Route,
     bfdd_config,
     bgpd_config,
     build_lab,
+    dpd_detection_s,
     expected_routes,
     frr_configs,
+    ipsec_configs,
     observed_routes,
+    retransmit_timeout,
     table_differences,
 )
 from twin.scenarios import (
@@ -357,6 +363,11 @@ def test_configs_are_written_without_running(project: Path, tmp_path: Path, caps
     assert main(["-C", str(project), "twin", "dev", "--configs", str(out)]) == 0
     assert (out / "fcr-a" / "bgpd.conf").read_text().startswith("frr defaults traditional")
     assert json.loads((out / "lab.json").read_text())["stack"] == "dev"
+    # dev's VPN backup: both tunnel ends' strongSwan configs, and no router that ends no tunnel has any.
+    assert sorted(p.parent.parent.name for p in out.glob("*/ipsec/swanctl.conf")) == ["tgw", "vpngw"]
+    assert "vpn1-t1" in (out / "tgw" / "ipsec" / "swanctl.conf").read_text()
+    assert not (out / "fcr-a" / "ipsec").exists()
+    assert "strongSwan configs of 2 tunnel ends" in capsys.readouterr().out
 
 
 def test_customer_stack_is_refused(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -377,9 +388,12 @@ def test_missing_root_and_frr_exit_3_with_the_fix(project: Path, capsys: pytest.
     assert any("needs root" in m and "sudo" in m for m in missing)
     assert any("apt-get install strongswan-charon" in m for m in missing)
     assert not any("strongSwan" in m for m in sandbox.missing_prerequisites(euid=0, ipsec_files={}))
+    # A stack without the VPN backup does not need strongSwan.
+    assert not any("strongSwan" in m for m in sandbox.missing_prerequisites(
+        euid=0, ipsec_files={tmp_path / "charon": "strongswan-charon"}, ipsec=False))
     assert any("apt-get install frr" in m for m in missing)
     assert any("unshare" in m and "util-linux" in m for m in missing)
-    monkeypatch.setattr(sandbox, "missing_prerequisites", lambda: missing)
+    monkeypatch.setattr(sandbox, "missing_prerequisites", lambda **_: missing)
     assert main(["-C", str(project), "twin", "dev"]) == 3
     assert "apt-get install frr" in capsys.readouterr().err
 
@@ -400,7 +414,7 @@ def test_cloud_wan_backbone_speaks_as_its_core_network_edge(project: Path, tmp_p
 
 def test_keep_directory_may_not_be_inside_the_sandbox_mounts(project: Path, capsys: pytest.CaptureFixture[str],
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sandbox, "missing_prerequisites", lambda: [])
+    monkeypatch.setattr(sandbox, "missing_prerequisites", lambda **_: [])
     assert main(["-C", str(project), "twin", "dev", "--keep", "/run/twin-files"]) == 2
     assert "choose another directory" in capsys.readouterr().err
 
@@ -425,6 +439,42 @@ def test_backup_is_an_internet_link_a_gateway_and_the_plans_four_tunnels(dev_bac
     assert len((internet.address, *internet.extra)) == 4
     assert len({t.azure_outside for t in lab.tunnels}) == 2 == len((gw.interfaces[0].address, *gw.interfaces[0].extra))
     assert len({t.vni for t in lab.tunnels}) == 4
+
+
+def test_each_tunnel_is_its_own_ikev2_sa_protecting_only_its_vxlan(dev_backup: tuple[BridgePlan, Lab]) -> None:
+    _, lab = dev_backup
+    wire = ipaddress.ip_network(f"{INTERNET.network_address}/{WIRE_PREFIXLEN}")
+    selectors = [a for t in lab.tunnels for a in (t.aws_selector, t.azure_selector)]
+    # eight distinct /32s inside TEST-NET-3 but off the internet link's subnet: no route but the SA's reaches them
+    assert len(set(selectors)) == 8
+    assert all(ipaddress.ip_address(a) in INTERNET and ipaddress.ip_address(a) not in wire for a in selectors)
+    assert len({t.aws_psk for t in lab.tunnels}) == 4 and all(t.aws_psk == t.azure_psk for t in lab.tunnels)
+    assert all(len(t.aws_psk) == L.VPN_PSK_GENERATED_LEN for t in lab.tunnels)
+    tgw, vpngw = ipsec_configs(lab, "tgw"), ipsec_configs(lab, "vpngw")
+    assert ipsec_configs(lab, "ergw") == {}
+    for t in lab.tunnels:
+        for conf, mine, theirs, local, remote in (
+                (tgw, t.aws_selector, t.azure_selector, t.aws_outside, t.azure_outside),
+                (vpngw, t.azure_selector, t.aws_selector, t.azure_outside, t.aws_outside)):
+            block = conf["swanctl.conf"].split(f"  {t.id} {{\n", 1)[1].split("\n  }\n", 1)[0]
+            assert "version = 2\n" in block and f"proposals = {IKE_PROPOSAL}\n" in block
+            assert f"local_addrs = {local}\n" in block and f"remote_addrs = {remote}\n" in block
+            assert f"local_ts = {mine}/32\n" in block and f"remote_ts = {theirs}/32\n" in block
+            assert "dpd_delay = 10s\n" in block
+            assert f'secret = "{t.aws_psk}"' in conf["swanctl.conf"]
+    # Azure initiates and restarts; AWS answers and clears (its default DPDTimeoutAction)
+    assert tgw["swanctl.conf"].count("start_action = none") == 4
+    assert tgw["swanctl.conf"].count("dpd_action = clear") == 4
+    assert vpngw["swanctl.conf"].count("start_action = start") == 4
+    assert vpngw["swanctl.conf"].count("dpd_action = restart") == 4
+    assert "kernel-libipsec" in tgw["strongswan.conf"] and "socket = unix:///run/charon.vici" in tgw["strongswan.conf"]
+
+
+def test_dpd_gives_up_within_the_plans_dpd_timeout() -> None:
+    # R_U_THERE every 10 s, then retransmissions that give up 30 s later: 30-40 s after the peer's last packet
+    assert dpd_detection_s(40) == pytest.approx((30.0, 40.0))
+    assert dpd_detection_s(120) == pytest.approx((110.0, 120.0))
+    assert retransmit_timeout(40) == pytest.approx(30 / sum(1.4 ** n for n in range(6)))
 
 
 def test_vpn_sessions_run_without_bfd_at_the_aws_vpn_timers_and_a_lower_preference(

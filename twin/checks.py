@@ -132,6 +132,20 @@ def md5_problems(rl: RunningLab, session: Session) -> list[str]:
     return out
 
 
+def sessions_check(rl: RunningLab, neighbors: dict[str, dict[str, Any]] | None = None) -> Check:
+    lab = rl.lab
+    problems = session_problems(rl, neighbors)
+    return Check("sessions", not problems, "; ".join(problems) or
+                 f"{sum(len(n.neighbors) for n in lab.routers) // 2} BGP sessions Established, BFD Up "
+                 f"on {sum(1 for s in lab.sessions if s.bfd)} of {len(lab.sessions)} bridge sessions")
+
+
+def unconverged_checks(rl: RunningLab) -> list[Check]:
+    """What is reported of a lab that did not converge: its sessions and, with a VPN backup, its IPsec (which
+    name what is down and why)."""
+    return [sessions_check(rl), *([ipsec_check(rl)] if rl.lab.tunnels else [])]
+
+
 def converged_checks(rl: RunningLab) -> list[Check]:
     """The checks of a converged bridge: every session up, a wrong key keeps a session down, every
     table as designed, traffic across. Timers and prefix limits are shown by behaviour in the scenarios
@@ -141,10 +155,7 @@ def converged_checks(rl: RunningLab) -> list[Check]:
     neighbors = {n.name: rl.neighbors(n.name) for n in lab.routers}
     checks = []
 
-    problems = session_problems(rl, neighbors)
-    checks.append(Check("sessions", not problems, "; ".join(problems) or
-                        f"{sum(len(n.neighbors) for n in lab.routers) // 2} BGP sessions Established, BFD Up "
-                        f"on {sum(1 for s in lab.sessions if s.bfd)} of {len(lab.sessions)} bridge sessions"))
+    checks.append(sessions_check(rl, neighbors))
 
     if lab.tunnels:
         checks.append(ipsec_check(rl))

@@ -41,11 +41,11 @@ over it and a BGP session over each, always up:
   set of routes; no scenario fails an instance apart from its tunnels, and a node less is a third
   fewer daemons on a two-core machine.
 * This kernel has no ESP (``CONFIG_INET_ESP`` is off: ``ip xfrm state add ... proto esp`` answers
-  "Requested type not found"), no VTI, GRE or xfrm interfaces: a tunnel is a VXLAN interface
-  between the two outside addresses (a route-based tunnel, as both clouds' VPNs are), with the
-  plan's inside /30 on it. Encryption and IKE, and so dead-peer detection, are not modelled
-  (docs/twin.md); the BGP hold timer (30 s, shorter than any DPD timeout AWS allows) ends a dead
-  tunnel's session.
+  "Requested type not found"), no VTI, GRE or xfrm interfaces. Each tunnel is real IPsec all the same:
+  IKEv2 and ESP in userspace (strongSwan's charon with kernel-libipsec, one per VPN end), protecting a
+  VXLAN interface that carries the plan's inside /30 (a route-based tunnel, as both clouds' VPNs are),
+  with dead-peer detection sized to the plan's DPD timeout ("the VPN backup's IPsec" below). The BGP
+  hold timer (30 s, shorter than any DPD timeout AWS allows) still ends a dead tunnel's session first.
 * No BFD on the VPN sessions: neither cloud's API has a BFD setting for a VPN, only dead-peer
   detection (AWS VpnTunnelOptionsSpecification: DPDTimeoutSeconds, DPDTimeoutAction,
   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpnTunnelOptionsSpecification.html;
@@ -575,7 +575,8 @@ def frr_configs(node: Node) -> dict[str, str]:
 #: https://learn.microsoft.com/en-us/azure/vpn-gateway/vpn-gateway-about-compliance-crypto: "the IKEv2 main
 #: mode policies for Azure VPN gateways utilize only Diffie-Hellman Group 2"); AWS accepts AES256, SHA2-256
 #: and DH group 2 in both phases (VpnTunnelOptionsSpecification Phase1/Phase2EncryptionAlgorithms,
-#: IntegrityAlgorithms, DHGroupNumbers,
+#: IntegrityAlgorithms, DHGroupNumbers; whether AWS insists on PFS in phase 2 those pages do not say, and
+#: the lab takes Azure's initiator offer,
 #: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpnTunnelOptionsSpecification.html).
 IKE_PROPOSAL = "aes256-sha256-modp1024"
 ESP_PROPOSAL = "aes256-sha256"
@@ -584,9 +585,12 @@ ESP_PROPOSAL = "aes256-sha256"
 #: not ESP flowed), then retransmits it and gives up after
 #: retransmit_timeout * sum(retransmit_base ** n for n in 0..retransmit_tries) seconds
 #: (https://docs.strongswan.org/docs/latest/config/retransmission.html). :func:`retransmit_timeout` sizes
-#: that to the plan's DPD timeout (AWS DPDTimeoutSeconds, Azure dpdTimeoutSeconds) less dpd_delay: a dead
-#: peer is declared dead between ``dpd_timeout - dpd_delay`` and ``dpd_timeout`` after its last packet,
-#: depending on where in the DPD interval it died.
+#: that to the plan's DPD timeout (AWS DPDTimeoutSeconds, Azure dpdTimeoutSeconds) less dpd_delay, as AWS
+#: defines it: "A DPD timeout of 40 seconds means that the VPN endpoint will consider the peer dead 30
+#: seconds after the first failed keep-alive"
+#: (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyVpnTunnelOptionsSpecification.html).
+#: A dead peer is so declared dead between ``dpd_timeout - dpd_delay`` and ``dpd_timeout`` after its last
+#: packet, depending on where in the DPD interval it died.
 DPD_DELAY_S = 10
 RETRANSMIT_TRIES = 5
 RETRANSMIT_BASE = 1.4
@@ -642,6 +646,7 @@ def ipsec_configs(lab: Lab, node: str) -> dict[str, str]:
       path = {CHARON_RUN}/charon.log
       time_format = "%H:%M:%S"
       ike_name = yes
+      flush_line = yes
       default = 1
     }}
   }}

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from .checks import CONVERGE_TIMEOUT_S, converged_checks, wait_converged
+from .checks import CONVERGE_TIMEOUT_S, converged_checks, unconverged_checks, wait_converged
 from .lab import LabError, RunningLab
 from .model import Lab, from_data
 from .render import RUN_DIR
@@ -75,7 +75,7 @@ def run_job(job: dict[str, Any]) -> int:
         rl.start_echo(float(job["max_seconds"]))
         problems = wait_converged(rl, float(job.get("converge_timeout_s") or CONVERGE_TIMEOUT_S))
         emit("converged", ok=not problems, problems=problems[:10])
-        checks = converged_checks(rl) if not problems else []
+        checks = converged_checks(rl) if not problems else unconverged_checks(rl)
         emit("checks", checks=[c.to_json() for c in checks])
         converged = not problems and all(c.passed for c in checks)
         why_not = "the lab did not converge" if not converged else ""

@@ -63,8 +63,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def missing_prerequisites(euid: int | None = None, frr_dir: Path = FRR_DIR,
                           which: Callable[[str], str | None] = shutil.which,
-                          ipsec_files: dict[Path, str] | None = None) -> list[str]:
-    """What this machine lacks to run the twin, one sentence each with the fix."""
+                          ipsec_files: dict[Path, str] | None = None, ipsec: bool = True) -> list[str]:
+    """What this machine lacks to run the twin, one sentence each with the fix; strongSwan only when the lab
+    has VPN tunnels (``ipsec``)."""
     out = []
     if (os.geteuid() if euid is None else euid) != 0:
         out.append("the twin needs root (it creates network namespaces and runs FRR): run it with sudo")
@@ -75,7 +76,7 @@ def missing_prerequisites(euid: int | None = None, frr_dir: Path = FRR_DIR,
     if programs:
         packages = sorted({PROGRAMS[p] for p in programs})
         out.append(f"missing {', '.join(programs)}: install them with `apt-get install {' '.join(packages)}`")
-    files = IPSEC_FILES if ipsec_files is None else ipsec_files
+    files = (IPSEC_FILES if ipsec_files is None else ipsec_files) if ipsec else {}
     absent_ipsec = {path: pkg for path, pkg in files.items() if not path.exists()}
     if absent_ipsec:
         out.append(f"strongSwan is not installed ({', '.join(str(p) for p in absent_ipsec)} missing; the VPN "

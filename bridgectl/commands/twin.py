@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from bridgectl.cli import PrerequisiteMissing, UsageError
     from bridgectl.render import table
     from twin import sandbox
-    from twin.render import build_lab, frr_configs
+    from twin.render import build_lab, frr_configs, ipsec_configs
     from twin.scenarios import plan_scenarios
 
     plan, spec = _bridge(args)
@@ -105,11 +105,17 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.configs)
         files = {f"{node.name}/{daemon}.conf": text for node in lab.routers
                  for daemon, text in frr_configs(node).items()}
+        # The VPN backup's tunnel ends: strongSwan's configs too (pre-shared keys are the lab's, made up per run).
+        ipsec = {f"{node.name}/ipsec/{name}": text for node in lab.routers
+                 for name, text in ipsec_configs(lab, node.name).items()}
+        files.update(ipsec)
         files["lab.json"] = lab.to_json()
         atomic_write_tree(out, files, option="--configs")
-        print(f"wrote the FRR configs of {len(lab.routers)} routers and lab.json to {out}")
+        print(f"wrote the FRR configs of {len(lab.routers)} routers"
+              + (f", the strongSwan configs of {len({k.split('/')[0] for k in ipsec})} tunnel ends" if ipsec else "")
+              + f" and lab.json to {out}")
         return 0
-    missing = sandbox.missing_prerequisites()
+    missing = sandbox.missing_prerequisites(ipsec=bool(lab.tunnels))
     if missing:
         raise PrerequisiteMissing("; ".join(missing))
     keep = Path(args.keep).resolve() if args.keep else None
