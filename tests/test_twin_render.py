@@ -22,7 +22,7 @@ from stacks.plan import BridgePlan, plan_bridge
 from stacks.problems import ConfigError
 from twin import sandbox
 from twin.model import Lab
-from twin.probe import analyse
+from twin.probe import Summary, analyse
 from twin.render import (
     IKE_PROPOSAL,
     INTERNET,
@@ -629,3 +629,25 @@ def test_vpn_figures_round_trip_through_json(dev_backup: tuple[BridgePlan, Lab])
     assert (data["vpnPackets"], data["vpnPacketsBefore"]) == (4000, 0)
     assert Result.from_json(data) == result
     assert Lab.from_json(lab.to_json()) == lab
+
+
+def test_the_probe_stops_at_once_on_sigterm_whenever_it_arrives() -> None:
+    """The probe's signal handler must not take a lock its main thread may hold (it once set a
+    threading.Event, which deadlocked now and then: "the probe did not stop")."""
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rng = random.Random(7)
+    for _ in range(12):
+        proc = subprocess.Popen([sys.executable, "-m", "twin.probe", "send", "--target", "127.0.0.1", "--port", "9",
+                                 "--flows", "16", "--pps", "100", "--max-seconds", "60"],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                cwd=Path(__file__).resolve().parent.parent)
+        time.sleep(0.4 + rng.random() * 0.3)  # after start-up, at a random point of the send loop
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=10)
+        summary = Summary.from_json(out.decode().splitlines()[-1])
+        assert proc.returncode == 0 and summary.flows == 16 and summary.sent > 0

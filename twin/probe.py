@@ -124,12 +124,15 @@ def _send(target: str, port: int, flows: int, pps: int, max_seconds: float) -> i
         socks.append(s)
     send_times: list[list[int]] = [[] for _ in range(flows)]
     received: list[set[int]] = [set() for _ in range(flows)]
-    stop_sending = threading.Event()
+    # A plain flag, not a threading.Event: Event.set() takes the event's lock, and a signal handler runs in
+    # the main thread between two bytecodes, possibly while that thread holds the same lock inside
+    # Event.wait(); the handler then waits for itself forever (the probe "did not stop").
+    stopping = [False]
     stop_receiving = threading.Event()
     ready = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
-        stop_sending.set()
+        stopping[0] = True
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -158,13 +161,13 @@ def _send(target: str, port: int, flows: int, pps: int, max_seconds: float) -> i
     start = time.monotonic()
     deadline = start + max_seconds
     tick = 0
-    while not stop_sending.is_set():
+    while not stopping[0]:
         now = time.monotonic()
         if now >= deadline:
             break
         due = start + tick * interval
         if due > now:
-            stop_sending.wait(due - now)
+            time.sleep(due - now)  # at most one interval; a signal ends it early (its handler sets the flag)
             continue
         for flow, s in enumerate(socks):
             stamp = time.monotonic_ns()
