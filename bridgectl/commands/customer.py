@@ -191,6 +191,26 @@ def _undone_on_interrupt(args: argparse.Namespace, path: Path, old: str | None) 
         raise
 
 
+@contextlib.contextmanager
+def _written(args: argparse.Namespace, project: Path, stack: str, path: Path, old: str | None, text: str,
+             done: str, shown: str = "") -> Iterator[None]:
+    """Write an edited stack file (refused and left as it was if it does not validate), print ``shown`` (the
+    diff) and ``done``, then its validation and plan; the caller's closing words run inside, so a Ctrl-C
+    anywhere until they are printed restores the file (:func:`_undone_on_interrupt`)."""
+    from bridgectl.onboarding import write_checked
+
+    with _undone_on_interrupt(args, path, old):
+        for warning in write_checked(project, stack, text, old=old):
+            print(warning.line(path.name), file=sys.stderr)
+        print(shown, end="")
+        print(done)
+        _validated(project, stack, old)
+        if not args.no_plan:
+            _show_plan(project, stack, text, written=True)
+        print("")
+        yield
+
+
 def _note(text: str) -> None:
     print(f"note: {text}", file=sys.stderr)
 
@@ -422,7 +442,6 @@ def run_add(args: argparse.Namespace) -> int:
         new_customer_config,
         new_stack_text,
         require_bridge,
-        write_checked,
     )
     from stacks.loader import list_stacks, read_stack_config, stack_file
     from stacks.problems import MISSING, ConfigError, Problem
@@ -504,14 +523,7 @@ def run_add(args: argparse.Namespace) -> int:
         print("")
         print(f"Dry run: {path.name} was not written.")
         return 0
-    with _undone_on_interrupt(args, path, None):
-        for warning in write_checked(project, stack, text, old=None):
-            print(warning.line(path.name), file=sys.stderr)
-        print(f"Wrote {path.name}")
-        _validated(project, stack, None)
-        if not args.no_plan:
-            _show_plan(project, stack, text, written=True)
-        print("")
+    with _written(args, project, stack, path, None, text, f"Wrote {path.name}"):
         print(_handoff(config, stack, bridge.spec))
         print("")
         print(_next_steps(args.bridge, customer, path.name, _needs_before(config, stack, bridge.spec)))
@@ -564,7 +576,6 @@ def run_endpoint_add(args: argparse.Namespace) -> int:
         require_bridge,
         unified_diff,
         with_endpoints,
-        write_checked,
     )
     from stacks.problems import ConfigError, Problem
     from stacks.spec import CUSTOMER_KEY
@@ -624,16 +635,8 @@ def run_endpoint_add(args: argparse.Namespace) -> int:
         print("")
         print(f"Dry run: {path.name} was not changed.")
         return 0
-    with _undone_on_interrupt(args, path, old):
-        for warning in write_checked(project, stack, text, old=old):
-            print(warning.line(path.name), file=sys.stderr)
-        if not interactive:
-            print(diff, end="")
-        print(f"Added endpoint {new_ep['name']} to {path.name}")
-        _validated(project, stack, old)
-        if not args.no_plan:
-            _show_plan(project, stack, text, written=True)
-        print("")
+    with _written(args, project, stack, path, old, text, f"Added endpoint {new_ep['name']} to {path.name}",
+                  shown="" if interactive else diff):
         print(_handoff(new_config, stack, bridge.spec, only=[new_ep["name"]]))
         print("")
         print(f"Next: commit {path.name} on a branch and open a pull request (docs/runbook-support.md).")
@@ -661,7 +664,6 @@ def run_endpoint_remove(args: argparse.Namespace) -> int:
         require_bridge,
         unified_diff,
         with_endpoints,
-        write_checked,
     )
     from stacks.problems import ConfigError, Problem
     from stacks.spec import CUSTOMER_KEY
@@ -692,15 +694,8 @@ def run_endpoint_remove(args: argparse.Namespace) -> int:
             _show_plan(project, stack, text, written=False)
         print(f"Dry run: {path.name} was not changed.")
         return 0
-    with _undone_on_interrupt(args, path, old):
-        for warning in write_checked(project, stack, text, old=old):
-            print(warning.line(path.name), file=sys.stderr)
-        print(diff, end="")
-        print(f"Removed endpoint {args.name} from {path.name}")
-        _validated(project, stack, old)
-        if not args.no_plan:
-            _show_plan(project, stack, text, written=True)
-        print("")
+    with _written(args, project, stack, path, old, text, f"Removed endpoint {args.name} from {path.name}",
+                  shown=diff):
         hosts = ", ".join(removed.get("hostnames") or []) or "(no hostnames)"
         print(f"After the merge, `pulumi up -s {stack}` deletes the {removed.get('platform')} endpoint {args.name} "
               f"and the DNS records of {hosts}; the SaaS loses private access through it. Tell the customer: the "
@@ -715,7 +710,6 @@ def run_endpoint_rename(args: argparse.Namespace) -> int:
         renamed_text,
         require_bridge,
         unified_diff,
-        write_checked,
     )
     from stacks.problems import ConfigError, Problem
     from stacks.spec import CUSTOMER_KEY
@@ -738,15 +732,8 @@ def run_endpoint_rename(args: argparse.Namespace) -> int:
         print(diff, end="")
         print(f"Dry run: {path.name} was not changed.")
         return 0
-    with _undone_on_interrupt(args, path, old):
-        for warning in write_checked(project, stack, text, old=old):
-            print(warning.line(path.name), file=sys.stderr)
-        print(diff, end="")
-        print(f"Renamed endpoint {args.name} to {args.new_name} in {path.name}")
-        _validated(project, stack, old)
-        if not args.no_plan:
-            _show_plan(project, stack, text, written=True)
-        print("")
+    with _written(args, project, stack, path, old, text,
+                  f"Renamed endpoint {args.name} to {args.new_name} in {path.name}", shown=diff):
         print(f"Nothing changes in the cloud: its resources keep their first name (renamedFrom). `bridgectl diff` "
               f"shows no change for {stack}; the stack's outputs and hand-off use the new name.")
         return 0

@@ -40,21 +40,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _bridge(args: argparse.Namespace) -> tuple[BridgePlan, BridgeSpec]:
-    from stacks.loader import load_stack, project_dir
-    from stacks.plan import plan_bridge
-    from stacks.problems import MISSING, ConfigError, Problem
-    from stacks.spec import BridgeSpec
+    from bridgectl.commands import bridge_plan
 
-    loaded = load_stack(project_dir(args.project_dir), args.stack)
-    for warning in loaded.warnings:
-        print(warning.line(loaded.path.name), file=sys.stderr)
-    spec = loaded.spec
-    if not isinstance(spec, BridgeSpec):
-        bridge = getattr(spec, "bridge_stack", "its bridge stack")
-        raise ConfigError([Problem(
-            "bridge:customer", MISSING, "is a customer stack: it has no BGP sessions; health reads a bridge stack",
-            f"run `bridgectl health {bridge}`, its bridge stack")], loaded.path.name)
-    return plan_bridge(spec), spec
+    return bridge_plan(args, "health", "health reads a bridge stack")
 
 
 class Readers:

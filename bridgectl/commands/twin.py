@@ -52,22 +52,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _bridge(args: argparse.Namespace) -> tuple[BridgePlan, BridgeSpec]:
-    from stacks.loader import load_stack, project_dir
-    from stacks.plan import plan_bridge
-    from stacks.problems import MISSING, ConfigError, Problem
-    from stacks.spec import BridgeSpec
+    from bridgectl.commands import bridge_plan
 
-    loaded = load_stack(project_dir(args.project_dir), args.stack)
-    for warning in loaded.warnings:
-        print(warning.line(loaded.path.name), file=sys.stderr)
-    spec = loaded.spec
-    if not isinstance(spec, BridgeSpec):
-        bridge = getattr(spec, "bridge_stack", "its bridge stack")
-        raise ConfigError([Problem(
-            "bridge:customer", MISSING,
-            "is a customer stack: it has no BGP sessions; the twin runs a bridge stack's routers",
-            f"run `bridgectl twin {bridge}`, its bridge stack")], loaded.path.name)
-    return plan_bridge(spec), spec
+    return bridge_plan(args, "twin", "the twin runs a bridge stack's routers")
 
 
 def _backbone_asn(spec: BridgeSpec) -> int | None:
