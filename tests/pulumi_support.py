@@ -75,3 +75,22 @@ def run_components(build: Callable[[], Any], ctx: MockContext | None = None) -> 
 async def resolved(output: pulumi.Output[Any]) -> tuple[Any, bool]:
     """An Output's value and whether it is secret."""
     return await output.future(), await output.is_secret()
+
+
+#: a small customer stack of the dev bridge, as a file (the diff and gate tests add it)
+GLOBEX = """\
+config:
+  aws:region: us-east-1
+  azure-native:location: eastus2
+  azure-native:subscriptionId: 00000000-0000-0000-0000-000000000000
+  bridge:customer:
+    id: globex
+    bridgeStack: dev
+    endpoints:
+      - name: snowflake
+        platform: snowflake
+        cloud: azure
+        service: sf-pvlinksvc-eastus2.a1b2c3d4-e5f6-7a8b-9c0d-e1f2a3b4c5d6.eastus2.azure.privatelinkservice
+        hostnames:
+          - globex-zz99999.east-us-2.privatelink.snowflakecomputing.com
+"""

@@ -22,6 +22,7 @@ import yaml
 
 from bridgectl import diff as d
 from bridgectl.risks import RULES
+from pulumi_support import GLOBEX
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -59,22 +60,6 @@ def remove(stack: str) -> Edit:
     return lambda tree: (tree / f"Pulumi.{stack}.yaml").unlink()
 
 
-GLOBEX = """\
-config:
-  aws:region: us-east-1
-  azure-native:location: eastus2
-  azure-native:subscriptionId: 00000000-0000-0000-0000-000000000000
-  bridge:customer:
-    id: globex
-    bridgeStack: dev
-    endpoints:
-      - name: snowflake
-        platform: snowflake
-        cloud: azure
-        service: sf-pvlinksvc-eastus2.a1b2c3d4-e5f6-7a8b-9c0d-e1f2a3b4c5d6.eastus2.azure.privatelinkservice
-        hostnames:
-          - globex-zz99999.east-us-2.privatelink.snowflakecomputing.com
-"""
 
 
 def _exchange(c: dict[str, Any]) -> dict[str, Any]:

@@ -651,3 +651,15 @@ def test_the_probe_stops_at_once_on_sigterm_whenever_it_arrives() -> None:
         out, _ = proc.communicate(timeout=10)
         summary = Summary.from_json(out.decode().splitlines()[-1])
         assert proc.returncode == 0 and summary.flows == 16 and summary.sent > 0
+
+
+def test_exposures_say_whether_the_vpn_backup_carries_the_traffic() -> None:
+    from bridgectl.commands.twin import exposure_text
+
+    pair = {"faults": ["router fcr-a", "router fcr-b"], "lacks": "a third router"}
+    assert exposure_text([{**pair, "backupCarries": True}]).startswith(
+        "double failures the private path cannot survive (from the plan, not run; the VPN backup carries):")
+    # Says no: without the backup such a pair cuts AWS from Azure.
+    assert exposure_text([{**pair, "backupCarries": False}]).startswith(
+        "double failures the topology cannot survive (from the plan, not run):")
+    assert exposure_text([]) == "double failures the topology cannot survive: none"
